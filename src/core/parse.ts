@@ -1,0 +1,403 @@
+// iptables-restore input → Ruleset, with located errors.
+//
+// The file is read line by line as iptables-restore 1.8 reads it (`*table`, `:CHAIN POLICY
+// [p:b]`, rule commands, `COMMIT`), and every command is carried out on an in-memory copy of
+// the table so that `-I INPUT 3`, `-D`, `-R`, `-F`, `-X`, `-E` leave exactly the chain contents
+// iptables-restore would leave. Nothing here touches the system.
+//
+// Problems are collected rather than thrown one at a time: the user sees every bad line of a
+// file at once, each as `FILE:LINE: reason`. Where iptables-restore is laxer than is safe
+// (an unterminated quote swallows the rest of the line) we report an error.
+import {
+  isBuiltinChain, isTableName, newRuleset, newTable,
+  type Chain, type Counters, type Family, type Rule, type Ruleset, type Table, type TableName,
+} from './model.js';
+import { tokenize } from './tokenize.js';
+import { CommandError, parseCommand, type Command } from './command.js';
+import { checkRule, type Problem } from './validate.js';
+import { sameRuleSpec } from './normalize.js';
+import { STANDARD_TARGETS, isKnownTarget } from './targets.js';
+import { ParseError, type Diagnostic } from '../errors.js';
+
+export interface ParseOptions {
+  /** Name used in messages (a path, or `<stdin>`). */
+  file: string;
+  family: Family;
+}
+
+export interface ParseResult {
+  ruleset: Ruleset;
+  warnings: Diagnostic[];
+}
+
+const MAX_ERRORS = 50;
+const COUNTERS = /^\[(\d+):(\d+)\]$/;
+const CHAIN_NAME_MAX = 28; // XT_EXTENSION_MAXNAMELEN - 1
+
+class Stop extends Error {}
+
+/** Parse restore-format text. Throws ParseError listing every problem found. */
+export function parseRuleset(text: string, opts: ParseOptions): ParseResult {
+  const p = new Parser(opts);
+  try {
+    p.run(text);
+  } catch (e) {
+    if (!(e instanceof Stop)) throw e;
+  }
+  if (p.errors.length) throw new ParseError(p.errors);
+  return { ruleset: p.ruleset, warnings: p.warnings };
+}
+
+class Parser {
+  readonly ruleset: Ruleset;
+  readonly errors: Diagnostic[] = [];
+  readonly warnings: Diagnostic[] = [];
+  private table: Table | undefined;
+  private tableLine = 0;
+  private lineNo = 0;
+
+  constructor(private readonly opts: ParseOptions) {
+    this.ruleset = newRuleset(opts.family);
+  }
+
+  private error(reason: string, token?: string, line = this.lineNo): void {
+    this.errors.push({ file: this.opts.file, line, reason, token });
+    if (this.errors.length >= MAX_ERRORS) {
+      this.errors.push({ file: this.opts.file, line, reason: `too many errors, stopping` });
+      throw new Stop();
+    }
+  }
+
+  private warn(reason: string, token?: string): void {
+    this.warnings.push({ file: this.opts.file, line: this.lineNo, reason, token });
+  }
+
+  run(text: string): void {
+    const lines = text.split('\n');
+    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    for (let i = 0; i < lines.length; i++) {
+      this.lineNo = i + 1;
+      this.line(lines[i]);
+    }
+    this.lineNo = lines.length;
+    if (this.table) {
+      this.error(`table '${this.table.name}' opened at line ${this.tableLine} has no COMMIT`, undefined, lines.length);
+    }
+    if (this.ruleset.tables.size === 0 && this.errors.length === 0) {
+      this.error(lines.some((l) => l.trim() !== '') ? 'no table in the input (expected a *table line)' : 'empty input: no tables');
+    }
+  }
+
+  private line(line: string): void {
+    const bad = /[\x00-\x08\x0b-\x1f\x7f]/.exec(line);
+    if (bad) {
+      const code = bad[0].charCodeAt(0);
+      if (code === 13 && bad.index === line.length - 1) {
+        this.error('line ends with a carriage return (Windows line endings); convert the file with dos2unix');
+      } else {
+        this.error(`${code === 0 ? 'NUL byte' : `control character 0x${code.toString(16).padStart(2, '0')}`} at column ${bad.index + 1}: binary input?`);
+      }
+      return;
+    }
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    if (line.startsWith('*')) return this.openTable(line);
+    if (trimmed === 'COMMIT') return this.commit();
+    if (!this.table) {
+      const what = line.startsWith(':') ? 'chain declaration' : trimmed.startsWith('-') || trimmed.startsWith('[') ? 'rule' : 'line';
+      return this.error(`${what} outside a table (no *table line before it)`, trimmed.split(/\s+/)[0]);
+    }
+    if (line.startsWith(':')) return this.declareChain(line);
+    this.rule(line);
+  }
+
+  private openTable(line: string): void {
+    const name = line.slice(1).split(/[ \t]/)[0];
+    if (this.table) {
+      this.error(`table '${this.table.name}' opened at line ${this.tableLine} has no COMMIT before '*${name}'`);
+      this.table = undefined;
+    }
+    if (!isTableName(name)) {
+      this.error(`unknown table '${name}' (expected raw, mangle, filter, nat or security)`, name);
+      return this.skipUnknownTable();
+    }
+    if (this.ruleset.tables.has(name)) {
+      this.error(`table '${name}' appears twice in the input`, name);
+      return this.skipUnknownTable();
+    }
+    this.table = newTable(name, { file: this.opts.file, line: this.lineNo });
+    this.tableLine = this.lineNo;
+    this.ruleset.tables.set(name, this.table);
+  }
+
+  /** Keep parsing the block of a rejected table without attaching it to the ruleset. */
+  private skipUnknownTable(): void {
+    this.table = newTable('filter');
+    this.tableLine = this.lineNo;
+  }
+
+  private commit(): void {
+    if (!this.table) return this.error('COMMIT outside a table');
+    this.table = undefined;
+  }
+
+  private declareChain(line: string): void {
+    const table = this.table!;
+    const parts = line.slice(1).trim().split(/[ \t]+/);
+    const [name, policy, counters, ...extra] = parts;
+    if (!name) return this.error('chain declaration without a name');
+    if (policy === undefined) return this.error(`chain '${name}' declared without a policy (use '-' for a user chain)`, name);
+    let ctr: Counters | undefined;
+    if (counters !== undefined) {
+      ctr = this.counters(counters);
+      if (!ctr) return;
+    }
+    if (extra.length) return this.error(`unexpected '${extra.join(' ')}' after the chain counters`, extra[0]);
+    const existing = table.chains.get(name);
+    const builtin = isBuiltinChain(table.name, name);
+    if (builtin) {
+      if (existing?.source) return this.error(`chain '${name}' declared twice (first at line ${existing.source.line})`, name);
+      if (policy !== '-' && policy !== 'ACCEPT' && policy !== 'DROP') {
+        return this.error(`invalid policy '${policy}' for chain '${name}' (ACCEPT or DROP)`, policy);
+      }
+      const chain = existing!;
+      chain.policy = policy === '-' ? null : policy;
+      chain.counters = ctr;
+      chain.source = { file: this.opts.file, line: this.lineNo };
+      return;
+    }
+    if (existing) {
+      const where = existing.source ? ` (first at line ${existing.source.line})` : '';
+      return this.error(`chain '${name}' declared twice${where}`, name);
+    }
+    if (!this.validChainName(name)) return;
+    if (policy !== '-') {
+      return this.error(`policy '${policy}' on user chain '${name}': only built-in chains have policies (use '-')`, policy);
+    }
+    table.chains.set(name, { name, builtin: false, policy: null, counters: ctr, rules: [], source: { file: this.opts.file, line: this.lineNo } });
+  }
+
+  private counters(text: string): Counters | undefined {
+    const m = COUNTERS.exec(text);
+    if (!m) {
+      this.error(`malformed counters '${text}' (expected [packets:bytes])`, text);
+      return undefined;
+    }
+    return { packets: m[1], bytes: m[2] };
+  }
+
+  private validChainName(name: string): boolean {
+    if (name.length > CHAIN_NAME_MAX) {
+      this.error(`chain name '${name}' is too long (${name.length} characters, at most ${CHAIN_NAME_MAX})`, name);
+      return false;
+    }
+    if (name.startsWith('-') || name.startsWith('!')) {
+      this.error(`chain name '${name}' may not start with '${name[0]}'`, name);
+      return false;
+    }
+    if (STANDARD_TARGETS.has(name) || isKnownTarget(name, this.opts.family)) {
+      this.error(`chain name '${name}' clashes with a target of the same name`, name);
+      return false;
+    }
+    return true;
+  }
+
+  private rule(line: string): void {
+    let rest = line;
+    let prefix: Counters | undefined;
+    const lead = line.trimStart();
+    if (lead.startsWith('[')) {
+      const close = lead.indexOf(']');
+      const text = close >= 0 ? lead.slice(0, close + 1) : lead.split(/\s/)[0];
+      prefix = this.counters(text);
+      if (!prefix) return;
+      rest = ' '.repeat(line.length - lead.length + close + 1) + lead.slice(close + 1);
+    }
+    const tok = tokenize(rest);
+    if (!tok.ok) return this.error(`${tok.reason} (opened at column ${tok.column})`);
+    let cmd: Command;
+    try {
+      cmd = parseCommand(tok.tokens, rest);
+    } catch (e) {
+      if (e instanceof CommandError) return this.error(e.message, e.token);
+      throw e;
+    }
+    if (prefix) cmd.counters = prefix;
+    this.execute(cmd);
+  }
+
+  private chainOrError(name: string | undefined, cmdName: string): Chain | undefined {
+    const table = this.table!;
+    if (name === undefined) {
+      this.error(`-${cmdName} needs a chain name`);
+      return undefined;
+    }
+    const chain = table.chains.get(name);
+    if (!chain) this.error(`chain '${name}' does not exist in table '${table.name}'`, name);
+    return chain;
+  }
+
+  private makeRule(cmd: Command, chain: Chain): Rule | undefined {
+    const problems: Problem[] = checkRule(cmd, chain, this.table!, this.opts.family);
+    let args = cmd.spec;
+    let text = cmd.specText ?? '';
+    for (const p of problems) {
+      if (p.severity === 'error') this.error(p.reason, p.token);
+      else this.warn(p.reason, p.token);
+      if (p.rewrite) {
+        args = p.rewrite.args;
+        text = p.rewrite.text;
+      }
+    }
+    if (problems.some((p) => p.severity === 'error')) return undefined;
+    const rule: Rule = { chain: chain.name, args, text, source: { file: this.opts.file, line: this.lineNo } };
+    if (cmd.counters) rule.counters = cmd.counters;
+    if (cmd.target) rule.target = cmd.target;
+    return rule;
+  }
+
+  private execute(cmd: Command): void {
+    const table = this.table!;
+    switch (cmd.name) {
+      case 'A': {
+        const chain = this.chainOrError(cmd.chain, 'A');
+        const rule = chain && this.makeRule(cmd, chain);
+        if (rule) chain!.rules.push(rule);
+        return;
+      }
+      case 'I': {
+        const chain = this.chainOrError(cmd.chain, 'I');
+        if (!chain) return;
+        const pos = cmd.position ?? 1;
+        if (pos > chain.rules.length + 1) {
+          return this.error(`index of insertion too big: ${pos} (chain '${chain.name}' has ${chain.rules.length} rules here)`, String(pos));
+        }
+        const rule = this.makeRule(cmd, chain);
+        if (rule) chain.rules.splice(pos - 1, 0, rule);
+        return;
+      }
+      case 'R': {
+        const chain = this.chainOrError(cmd.chain, 'R');
+        if (!chain) return;
+        if (cmd.position! > chain.rules.length) {
+          return this.error(`index of replacement too big: ${cmd.position} (chain '${chain.name}' has ${chain.rules.length} rules here)`, String(cmd.position));
+        }
+        const rule = this.makeRule(cmd, chain);
+        if (rule) chain.rules[cmd.position! - 1] = rule;
+        return;
+      }
+      case 'D': {
+        const chain = this.chainOrError(cmd.chain, 'D');
+        if (!chain) return;
+        if (cmd.position !== undefined) {
+          if (cmd.position > chain.rules.length) {
+            return this.error(`index of deletion too big: ${cmd.position} (chain '${chain.name}' has ${chain.rules.length} rules here)`, String(cmd.position));
+          }
+          chain.rules.splice(cmd.position - 1, 1);
+          return;
+        }
+        const idx = chain.rules.findIndex((r) => sameRuleSpec(r.args, cmd.spec, this.opts.family));
+        if (idx < 0) return this.error(`-D: no matching rule in chain '${chain.name}' to delete`);
+        chain.rules.splice(idx, 1);
+        return;
+      }
+      case 'N': {
+        if (cmd.chain === undefined) return this.error('-N needs a chain name');
+        const existing = table.chains.get(cmd.chain);
+        if (existing) return this.error(`chain '${cmd.chain}' already exists`, cmd.chain);
+        if (!this.validChainName(cmd.chain)) return;
+        table.chains.set(cmd.chain, { name: cmd.chain, builtin: false, policy: null, rules: [], source: { file: this.opts.file, line: this.lineNo } });
+        return;
+      }
+      case 'X': {
+        const victims = cmd.chain === undefined
+          ? [...table.chains.values()].filter((c) => !c.builtin)
+          : [this.chainOrError(cmd.chain, 'X')].filter((c): c is Chain => c !== undefined);
+        for (const c of victims) {
+          if (c.builtin) return this.error(`cannot delete built-in chain '${c.name}'`, c.name);
+          if (c.rules.length) return this.error(`cannot delete chain '${c.name}': it still has ${c.rules.length} rules (flush it first)`, c.name);
+        }
+        for (const c of victims) {
+          const user = this.referrer(table, c.name, victims);
+          if (user) return this.error(`cannot delete chain '${c.name}': rules in chain '${user}' still jump to it`, c.name);
+        }
+        for (const c of victims) table.chains.delete(c.name);
+        return;
+      }
+      case 'F': {
+        const chains = cmd.chain === undefined ? [...table.chains.values()] : [this.chainOrError(cmd.chain, 'F')];
+        for (const c of chains) if (c) c.rules = [];
+        return;
+      }
+      case 'Z': {
+        const chains = cmd.chain === undefined ? [...table.chains.values()] : [this.chainOrError(cmd.chain, 'Z')];
+        for (const c of chains) {
+          if (!c) continue;
+          if (cmd.position !== undefined) {
+            const r = c.rules[cmd.position - 1];
+            if (!r) return this.error(`-Z: chain '${c.name}' has no rule ${cmd.position}`, String(cmd.position));
+            if (r.counters) r.counters = { packets: '0', bytes: '0' };
+            continue;
+          }
+          if (c.counters) c.counters = { packets: '0', bytes: '0' };
+          for (const r of c.rules) if (r.counters) r.counters = { packets: '0', bytes: '0' };
+        }
+        return;
+      }
+      case 'P': {
+        const chain = this.chainOrError(cmd.chain, 'P');
+        if (!chain) return;
+        if (!chain.builtin) return this.error(`policy on user chain '${chain.name}': only built-in chains have policies`, chain.name);
+        if (cmd.value !== 'ACCEPT' && cmd.value !== 'DROP') return this.error(`invalid policy '${cmd.value}' (ACCEPT or DROP)`, cmd.value);
+        chain.policy = cmd.value;
+        return;
+      }
+      case 'E': {
+        const chain = this.chainOrError(cmd.chain, 'E');
+        if (!chain) return;
+        if (chain.builtin) return this.error(`cannot rename built-in chain '${chain.name}'`, chain.name);
+        const to = cmd.value!;
+        if (table.chains.has(to)) return this.error(`cannot rename '${chain.name}' to '${to}': that chain exists`, to);
+        if (!this.validChainName(to)) return;
+        this.renameChain(table, chain, to);
+        return;
+      }
+      case 'C':
+      case 'L':
+      case 'S':
+        return this.error(`-${cmd.name} is not allowed in a restore file`, `-${cmd.name}`);
+    }
+  }
+
+  private referrer(table: Table, name: string, except: Chain[]): string | undefined {
+    for (const c of table.chains.values()) {
+      if (except.includes(c)) continue;
+      if (c.rules.some((r) => r.target?.name === name)) return c.name;
+    }
+    return undefined;
+  }
+
+  private renameChain(table: Table, chain: Chain, to: string): void {
+    const from = chain.name;
+    const chains = [...table.chains.entries()].map(([k, v]) => (k === from ? [to, v] : [k, v]) as [string, Chain]);
+    table.chains.clear();
+    for (const [k, v] of chains) table.chains.set(k, v);
+    chain.name = to;
+    for (const r of chain.rules) r.chain = to;
+    for (const c of table.chains.values()) {
+      for (const r of c.rules) {
+        if (r.target?.name !== from) continue;
+        r.target = { ...r.target, name: to };
+        const i = r.args.findIndex((a, k) => a === from && k > 0 && ['-j', '-g', '--jump', '--goto'].includes(r.args[k - 1]));
+        if (i > 0) r.args = [...r.args.slice(0, i), to, ...r.args.slice(i + 1)];
+        r.text = r.text.replace(new RegExp(`(^|\\s)(-j|-g|--jump|--goto)(\\s+)${escapeRe(from)}(?=\\s|$)`), `$1$2$3${to}`);
+      }
+    }
+  }
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export type { TableName };

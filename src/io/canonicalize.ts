@@ -1,0 +1,63 @@
+// Kernel canonicalization: the exact text iptables prints for a ruleset, obtained by loading
+// it into a throwaway network namespace with the same backend's iptables-restore and reading
+// it back with iptables-save. Two rules are "the same" when this prints them the same.
+//
+// Rules using `-m set --match-set NAME` only load when the set exists, so empty sets of the
+// same name (and a type of the right dimension) are created in the namespace first.
+import type { Family, Ruleset } from '../core/model.js';
+import { writeRuleset } from '../core/write.js';
+import { SystemError } from '../errors.js';
+import { restore, save, type Backend } from './iptables.js';
+import { withNetns } from './netns.js';
+import { run } from './run.js';
+
+export interface IpsetRef {
+  name: string;
+  dimension: number;
+}
+
+/** The ipsets a ruleset's rules refer to, with the largest dimension used for each. */
+export function ipsetsUsed(rs: Ruleset): IpsetRef[] {
+  const sets = new Map<string, number>();
+  for (const t of rs.tables.values()) {
+    for (const c of t.chains.values()) {
+      for (const r of c.rules) {
+        for (let i = 0; i < r.args.length; i++) {
+          const a = r.args[i];
+          if ((a === '--match-set' || a === '--set') && r.args[i + 1]) {
+            const dims = (r.args[i + 2] ?? 'src').split(',').length;
+            sets.set(r.args[i + 1], Math.max(sets.get(r.args[i + 1]) ?? 1, dims));
+          }
+          if ((a === '--add-set' || a === '--del-set' || a === '--map-set') && r.args[i + 1]) {
+            const dims = (r.args[i + 2] ?? 'src').split(',').length;
+            sets.set(r.args[i + 1], Math.max(sets.get(r.args[i + 1]) ?? 1, dims));
+          }
+        }
+      }
+    }
+  }
+  return [...sets].map(([name, dimension]) => ({ name, dimension }));
+}
+
+const SET_TYPES = ['hash:net', 'hash:net,net', 'hash:net,port,net'];
+
+/** Load the ruleset into a fresh namespace and return what iptables-save prints for it. */
+export async function canonicalizeInKernel(rs: Ruleset, backend: Backend, opts: { counters?: boolean } = {}): Promise<string> {
+  const input = writeRuleset(rs);
+  return withNetns('canon', async (ns) => {
+    await createSets(ipsetsUsed(rs), rs.family, ns.path);
+    await restore(input, { family: rs.family, backend, netns: ns.path, counters: opts.counters });
+    const tables = [...rs.tables.keys()];
+    const parts: string[] = [];
+    for (const t of tables) parts.push(await save({ family: rs.family, backend, netns: ns.path, table: t, counters: opts.counters }));
+    return parts.join('');
+  });
+}
+
+async function createSets(sets: IpsetRef[], family: Family, netns: string): Promise<void> {
+  for (const s of sets) {
+    const type = SET_TYPES[Math.min(s.dimension, 3) - 1];
+    const res = await run('ipset', ['create', s.name, type, 'family', family === 'ipv4' ? 'inet' : 'inet6'], { netns });
+    if (res.exitCode !== 0) throw new SystemError(`cannot create ipset '${s.name}' for canonicalization`, res.stderr.trim());
+  }
+}

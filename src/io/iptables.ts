@@ -1,0 +1,47 @@
+// The iptables tools: which binary for a family and backend, and save / restore / test.
+import type { Family } from '../core/model.js';
+import { SystemError } from '../errors.js';
+import { run, type RunOptions } from './run.js';
+
+export type Backend = 'nft' | 'legacy';
+
+export function toolName(family: Family, backend: Backend, tool: 'save' | 'restore'): string {
+  return `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-${tool}`;
+}
+
+/** The backend of the `iptables` (or `ip6tables`) on PATH: what `--version` says. */
+export async function detectBackend(family: Family): Promise<Backend> {
+  const bin = family === 'ipv4' ? 'iptables' : 'ip6tables';
+  const res = await run(bin, ['--version']);
+  if (res.exitCode !== 0) throw new SystemError(`cannot run '${bin} --version': is iptables installed?`, res.stderr);
+  if (res.stdout.includes('nf_tables')) return 'nft';
+  if (res.stdout.includes('legacy')) return 'legacy';
+  throw new SystemError(`cannot tell the backend of ${bin} from '${res.stdout.trim()}'`);
+}
+
+export interface ToolOptions extends RunOptions {
+  family: Family;
+  backend: Backend;
+}
+
+/** iptables-save output with the `#` comment lines removed. */
+export async function save(opts: ToolOptions & { counters?: boolean; table?: string }): Promise<string> {
+  const args = [...(opts.counters ? ['-c'] : []), ...(opts.table ? ['-t', opts.table] : [])];
+  const res = await run(toolName(opts.family, opts.backend, 'save'), args, opts);
+  if (res.exitCode !== 0) throw new SystemError(`${res.command} failed (exit ${res.exitCode})`, res.stderr.trim());
+  return stripComments(res.stdout);
+}
+
+/** iptables-restore with the given input; throws SystemError with iptables' own message on failure. */
+export async function restore(input: string, opts: ToolOptions & { noflush?: boolean; test?: boolean; counters?: boolean }): Promise<void> {
+  const args = ['-w', ...(opts.noflush ? ['--noflush'] : []), ...(opts.test ? ['--test'] : []), ...(opts.counters ? ['--counters'] : [])];
+  const res = await run(toolName(opts.family, opts.backend, 'restore'), args, { ...opts, input });
+  if (res.exitCode !== 0) throw new SystemError(`${res.command} failed (exit ${res.exitCode})`, res.stderr.trim());
+}
+
+export function stripComments(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
+}
