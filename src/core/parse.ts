@@ -84,7 +84,7 @@ class Parser {
       this.error(`table '${this.table.name}' opened at line ${this.tableLine} has no COMMIT`, undefined, lines.length);
     }
     if (this.ruleset.tables.size === 0 && this.errors.length === 0) {
-      this.error(lines.some((l) => l.trim() !== '') ? 'no table in the input (expected a *table line)' : 'empty input: no tables');
+      this.error(lines.some((l) => l.trim() !== '') ? 'no tables: the input has only comments and blank lines' : 'empty input: no tables');
     }
   }
 
@@ -270,7 +270,7 @@ class Parser {
         if (!chain) return;
         const pos = cmd.position ?? 1;
         if (pos > chain.rules.length + 1) {
-          return this.error(`index of insertion too big: ${pos} (chain '${chain.name}' has ${chain.rules.length} rules here)`, String(pos));
+          return this.error(`index of insertion too big: ${pos} (chain '${chain.name}' has ${chain.rules.length} rules here)`);
         }
         const rule = this.makeRule(cmd, chain);
         if (rule) chain.rules.splice(pos - 1, 0, rule);
@@ -280,7 +280,7 @@ class Parser {
         const chain = this.chainOrError(cmd.chain, 'R');
         if (!chain) return;
         if (cmd.position! > chain.rules.length) {
-          return this.error(`index of replacement too big: ${cmd.position} (chain '${chain.name}' has ${chain.rules.length} rules here)`, String(cmd.position));
+          return this.error(`index of replacement too big: ${cmd.position} (chain '${chain.name}' has ${chain.rules.length} rules here)`);
         }
         const rule = this.makeRule(cmd, chain);
         if (rule) chain.rules[cmd.position! - 1] = rule;
@@ -291,7 +291,7 @@ class Parser {
         if (!chain) return;
         if (cmd.position !== undefined) {
           if (cmd.position > chain.rules.length) {
-            return this.error(`index of deletion too big: ${cmd.position} (chain '${chain.name}' has ${chain.rules.length} rules here)`, String(cmd.position));
+            return this.error(`index of deletion too big: ${cmd.position} (chain '${chain.name}' has ${chain.rules.length} rules here)`);
           }
           chain.rules.splice(cmd.position - 1, 1);
           return;

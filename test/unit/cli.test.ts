@@ -1,0 +1,65 @@
+// The command line, as a user runs it: exit codes, messages on stderr, no stack traces.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, fixture } from '../helpers/fixtures.js';
+import { VERSION } from '../../src/cli.js';
+
+const bin4 = join(repoRoot, 'bin', 'iptables-safe-restore');
+const bin6 = join(repoRoot, 'bin', 'ip6tables-safe-restore');
+const run = (bin: string, args: string[], input?: string) =>
+  spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8' });
+const example = join(repoRoot, 'packaging', 'examples', 'rhel-iptables-services.rules');
+
+test('check on a valid file: exit 0 and a one-line summary', () => {
+  const r = run(bin4, ['check', example]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /valid IPv4 ruleset: tables filter; 0 user chains, 6 rules/);
+});
+
+test('check reads stdin when no file is given', () => {
+  const r = run(bin4, ['check'], '*filter\n-A INPUT -j ACCEPT\nCOMMIT\n');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^<stdin>: valid IPv4 ruleset/);
+});
+
+test('bad input: exit 1, FILE:LINE: reason on stderr, no stack trace, nothing on stdout', () => {
+  const bad = fixture('errors', 'jump-missing.rules');
+  const r = run(bin4, ['check', bad]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `${bad}:3: jump to 'SSH_IN': no such chain in table 'filter' and not a standard target or target extension\n`);
+});
+
+test('a missing file and an unknown option are errors with exit 1 and no stack', () => {
+  const r = run(bin4, ['check', '/nonexistent/rules']);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, 'iptables-safe-restore: /nonexistent/rules: cannot read: no such file\n');
+  const u = run(bin4, ['check', '--frobnicate', example]);
+  assert.equal(u.status, 1);
+  assert.match(u.stderr, /Unknown argument: frobnicate/);
+  assert.doesNotMatch(u.stderr + r.stderr, /\n\s+at /);
+});
+
+test('the family follows the program name, or -4/-6', () => {
+  const v6text = '*filter\n-A INPUT -s fd00::1 -j ACCEPT\nCOMMIT\n';
+  assert.equal(run(bin6, ['check'], v6text).status, 0);
+  assert.equal(run(bin4, ['check'], v6text).status, 1);
+  assert.equal(run(bin4, ['-6', 'check'], v6text).status, 0);
+  assert.equal(run(bin6, ['-4', 'check'], v6text).status, 1);
+});
+
+test('--version prints the package version', () => {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(VERSION, pkg.version);
+  const r = run(bin4, ['--version']);
+  assert.equal(r.stdout.trim(), pkg.version);
+});
+
+test('warnings go to stderr and do not fail the check', () => {
+  const r = run(bin4, ['check'], '*filter\n-A INPUT -p tcp --dport ! 22 -j DROP\nCOMMIT\n');
+  assert.equal(r.status, 0);
+  assert.match(r.stderr, /<stdin>:2: warning: old-style negation/);
+});
