@@ -27,16 +27,22 @@ export interface ToolOptions extends RunOptions {
 /** iptables-save output with the `#` comment lines removed. */
 export async function save(opts: ToolOptions & { counters?: boolean; table?: string }): Promise<string> {
   const args = [...(opts.counters ? ['-c'] : []), ...(opts.table ? ['-t', opts.table] : [])];
-  const res = await run(toolName(opts.family, opts.backend, 'save'), args, opts);
-  if (res.exitCode !== 0) throw new SystemError(`${res.command} failed (exit ${res.exitCode})`, res.stderr.trim());
+  const tool = toolName(opts.family, opts.backend, 'save');
+  const res = await run(tool, args, opts);
+  if (res.exitCode !== 0) throw new SystemError(`${tool} failed (exit ${res.exitCode})${where(opts)}`, res.stderr.trim());
   return stripComments(res.stdout);
 }
 
 /** iptables-restore with the given input; throws SystemError with iptables' own message on failure. */
 export async function restore(input: string, opts: ToolOptions & { noflush?: boolean; test?: boolean; counters?: boolean }): Promise<void> {
   const args = ['-w', ...(opts.noflush ? ['--noflush'] : []), ...(opts.test ? ['--test'] : []), ...(opts.counters ? ['--counters'] : [])];
-  const res = await run(toolName(opts.family, opts.backend, 'restore'), args, { ...opts, input });
-  if (res.exitCode !== 0) throw new SystemError(`${res.command} failed (exit ${res.exitCode})`, res.stderr.trim());
+  const tool = toolName(opts.family, opts.backend, 'restore');
+  const res = await run(tool, args, { ...opts, input });
+  if (res.exitCode !== 0) throw new SystemError(`${tool} failed (exit ${res.exitCode})${where(opts)}`, res.stderr.trim());
+}
+
+function where(opts: RunOptions): string {
+  return opts.netns ? ` in namespace ${opts.netns}` : '';
 }
 
 export function stripComments(text: string): string {

@@ -1,0 +1,89 @@
+// Kernel canonicalization against real iptables in throwaway network namespaces, for both
+// backends. Real captures are already in iptables-save form, so they must come back
+// unchanged; a hand-written file must come back as iptables 1.8.9 prints it (expected text
+// taken from iptables-save by hand, not from our code).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { relative } from 'node:path';
+import { parseRuleset } from '../../src/core/parse.js';
+import { canonicalizeInKernel } from '../../src/io/canonicalize.js';
+import { SystemError } from '../../src/errors.js';
+import { requireRoot } from '../helpers/root.js';
+import { fixture, fixturesDir, listFiles, withoutComments } from '../helpers/fixtures.js';
+
+const BACKENDS = ['nft', 'legacy'] as const;
+
+const ourNamespaces = () => {
+  try {
+    return readdirSync('/run/netns').filter((n) => n.startsWith(`isr-canon-${process.pid}-`));
+  } catch {
+    return [];
+  }
+};
+
+const HAND_WRITTEN = `*filter
+:INPUT DROP [0:0]
+:ZZZ - [0:0]
+:AAA - [0:0]
+-A INPUT -j ZZZ
+-A AAA -p tcp --dport 22 -j ACCEPT
+-A INPUT -s 10.0.0.5/24 -p tcp --dport ssh -m comment --comment "a b" -j REJECT
+-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A INPUT -p 47 -j ACCEPT
+-A INPUT -p icmp --icmp-type echo-request -j ACCEPT
+-A INPUT -m multiport -p tcp --dports 80,443 -j ACCEPT
+-A FORWARD -i eth+ -o + -j ACCEPT
+-A INPUT -d 10.1.2.3/255.255.0.0 -j ACCEPT
+COMMIT
+`;
+const HAND_WRITTEN_CANONICAL = `*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:AAA - [0:0]
+:ZZZ - [0:0]
+-A INPUT -j ZZZ
+-A INPUT -s 10.0.0.0/24 -p tcp -m tcp --dport 22 -m comment --comment "a b" -j REJECT --reject-with icmp-port-unreachable
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p gre -j ACCEPT
+-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT
+-A INPUT -d 10.1.0.0/16 -j ACCEPT
+-A FORWARD -i eth+ -j ACCEPT
+-A AAA -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+`;
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] real captures come back from the kernel unchanged (ipsets created for 28.0.0)`, async (t) => {
+    if (!requireRoot(t)) return;
+    const layouts = listFiles(fixture('docker-layouts'), (n) => n.endsWith('.rules'));
+    const goldens = listFiles(fixture('docker-layouts'), (n) => n.endsWith('.golden')).filter((_, i) => i % 16 === 0);
+    assert.ok(layouts.length >= 45 && goldens.some((g) => g.includes('ip6tables')));
+    const mismatches: string[] = [];
+    for (const path of [...layouts, ...goldens]) {
+      const text = readFileSync(path, 'utf8');
+      const family = path.includes('ip6tables') ? 'ipv6' : 'ipv4';
+      const { ruleset } = parseRuleset(text, { file: path, family });
+      const kernel = await canonicalizeInKernel(ruleset, backend);
+      if (kernel !== withoutComments(text)) mismatches.push(relative(fixturesDir, path));
+    }
+    assert.deepEqual(mismatches, []);
+    assert.deepEqual(ourNamespaces(), [], 'throwaway namespaces left behind');
+  });
+
+  test(`[${backend}] a hand-written file comes back in iptables-save form`, async (t) => {
+    if (!requireRoot(t)) return;
+    const { ruleset } = parseRuleset(HAND_WRITTEN, { file: 'hand', family: 'ipv4' });
+    assert.equal(await canonicalizeInKernel(ruleset, backend), HAND_WRITTEN_CANONICAL);
+  });
+
+  test(`[${backend}] a ruleset the kernel refuses fails with iptables' message and leaves no namespace`, async (t) => {
+    if (!requireRoot(t)) return;
+    const { ruleset } = parseRuleset('*filter\n-A INPUT -m nosuchmatch --foo -j ACCEPT\nCOMMIT\n', { file: 'bad', family: 'ipv4' });
+    await assert.rejects(canonicalizeInKernel(ruleset, backend), (e: unknown) =>
+      e instanceof SystemError && /restore failed/.test(e.message) && /nosuchmatch/i.test(e.detail ?? ''));
+    assert.deepEqual(ourNamespaces(), []);
+  });
+}
