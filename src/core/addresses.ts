@@ -83,8 +83,31 @@ export function addressKind(item: string): AddressKind {
   return 'invalid';
 }
 
+/** a.b.c.d or a.b.c.d/len with octets ≤ 255 and len ≤ 32, checked without allocating. */
+function plainIPv4Cidr(s: string): boolean {
+  let octets = 0;
+  let val = -1;
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      val = (val < 0 ? 0 : val * 10) + (c - 48);
+      if (val > 255) return false;
+    } else if (c === 46 /* . */ && val >= 0 && octets < 3) {
+      octets++;
+      val = -1;
+    } else break;
+  }
+  if (octets !== 3 || val < 0) return false;
+  if (i === s.length) return true;
+  if (s.charCodeAt(i) !== 47 /* / */ || i + 1 === s.length || s.length - i > 3) return false;
+  const len = Number(s.slice(i + 1));
+  return Number.isInteger(len) && len <= 32;
+}
+
 /** A problem with an address for this family, or undefined when it fits. */
 export function addressFamilyProblem(item: string, family: Family): string | undefined {
+  if (family === 'ipv4' && plainIPv4Cidr(item)) return undefined;
   const kind = addressKind(item);
   if (kind === 'invalid') return `invalid address '${item}'`;
   if (kind === 'ipv6' && family === 'ipv4') {

@@ -2,7 +2,7 @@
 // parser does: the command may stand anywhere among the options, long options may be
 // abbreviated to any unambiguous prefix, and `-F`, `-X`, `-Z` take an optional chain.
 import type { Counters, RuleTarget } from './model.js';
-import { quoteIfNeeded, type Token } from './tokenize.js';
+import { quoteIfNeeded, type Tokens } from './tokenize.js';
 
 export type CommandName = 'A' | 'I' | 'D' | 'R' | 'N' | 'X' | 'F' | 'Z' | 'P' | 'E' | 'C' | 'L' | 'S';
 
@@ -47,27 +47,80 @@ const RESTORE_FORBIDDEN: Record<string, string> = {
   'wait-interval': '--wait-interval is not allowed inside a restore file',
 };
 
+const longCache = new Map<string, string | undefined>();
+
 /** Resolve `--opt` (or an unambiguous prefix of it) to the full long option name. */
 export function resolveLong(name: string): string | undefined {
-  if (ALL_LONG.includes(name)) return name;
-  const hits = ALL_LONG.filter((o) => o.startsWith(name));
-  return hits.length === 1 ? hits[0] : undefined;
+  if (longCache.has(name)) return longCache.get(name);
+  let full: string | undefined;
+  if (ALL_LONG.includes(name)) full = name;
+  else {
+    const hits = ALL_LONG.filter((o) => o.startsWith(name));
+    full = hits.length === 1 ? hits[0] : undefined;
+  }
+  if (longCache.size < 10_000) longCache.set(name, full);
+  return full;
 }
 
 const SHORT_COMMANDS = new Set(['A', 'I', 'D', 'R', 'N', 'X', 'F', 'Z', 'P', 'E', 'C', 'L', 'S']);
 
-function commandOf(tok: string): CommandName | undefined {
-  if (tok.length === 2 && tok[0] === '-' && SHORT_COMMANDS.has(tok[1])) return tok[1] as CommandName;
-  if (tok.startsWith('--') && tok.length > 2) {
-    const full = resolveLong(tok.slice(2).split('=')[0]);
-    if (full && COMMAND_LONG[full]) return COMMAND_LONG[full];
+/** What an unquoted token means to the command parser. Cached: rulesets repeat their tokens. */
+type Kind =
+  | { k: 'plain' }
+  | { k: 'command'; name: CommandName }
+  | { k: 'forbidden'; why: string }
+  | { k: 'counters' }
+  | { k: 'jump' | 'goto' };
+
+const PLAIN: Kind = { k: 'plain' };
+const kindCache = new Map<string, Kind>();
+
+function kindOf(tok: string): Kind {
+  if (tok.length === 0 || tok[0] !== '-') return PLAIN;
+  let kind = kindCache.get(tok);
+  if (kind) return kind;
+  kind = computeKind(tok);
+  if (kindCache.size < 10_000) kindCache.set(tok, kind);
+  return kind;
+}
+
+function computeKind(tok: string): Kind {
+  if (tok.length === 2) {
+    const c = tok[1];
+    if (SHORT_COMMANDS.has(c)) return { k: 'command', name: c as CommandName };
+    if (c === 't') return { k: 'forbidden', why: RESTORE_FORBIDDEN.table };
+    if (c === 'c') return { k: 'counters' };
+    if (c === 'j') return { k: 'jump' };
+    if (c === 'g') return { k: 'goto' };
+    return PLAIN;
   }
-  return undefined;
+  if (!tok.startsWith('--') || tok.length === 2) return PLAIN;
+  const full = resolveLong(tok.slice(2).split('=')[0]);
+  if (!full) return PLAIN;
+  if (COMMAND_LONG[full]) return { k: 'command', name: COMMAND_LONG[full] };
+  if (RESTORE_FORBIDDEN[full]) return { k: 'forbidden', why: RESTORE_FORBIDDEN[full] };
+  if (full === 'set-counters') return { k: 'counters' };
+  if (full === 'jump') return { k: 'jump' };
+  if (full === 'goto') return { k: 'goto' };
+  return PLAIN;
+}
+
+const targets = new Map<string, RuleTarget>();
+
+/** One frozen target object per (kind, name): rules never modify their target in place. */
+function sharedTarget(kind: 'jump' | 'goto', name: string): RuleTarget {
+  const key = kind === 'jump' ? name : `goto ${name}`;
+  let t = targets.get(key);
+  if (!t) {
+    t = Object.freeze({ kind, name });
+    if (targets.size < 10_000) targets.set(key, t);
+  }
+  return t;
 }
 
 /** iptables' xs_has_arg: the next argument exists and does not look like an option. */
-function hasArg(tokens: Token[], i: number): boolean {
-  return i < tokens.length && !tokens[i].value.startsWith('-') && !tokens[i].value.startsWith('!');
+function hasArg(values: string[], i: number): boolean {
+  return i < values.length && values[i][0] !== '-' && values[i][0] !== '!';
 }
 
 function parsePosition(value: string): number {
@@ -83,7 +136,8 @@ const COUNTER_VALUE = /^[0-9]+$/;
  * Parse one rule line's tokens (the counter prefix already removed) into a Command.
  * `line` is the text the tokens came from, to keep the specification as written.
  */
-export function parseCommand(tokens: Token[], line: string): Command {
+export function parseCommand(tokens: Tokens, line: string): Command {
+  const values = tokens.values;
   let cmd: Command | undefined;
   let cmdStart = -1;
   let cmdEnd = -1;
@@ -91,78 +145,73 @@ export function parseCommand(tokens: Token[], line: string): Command {
   let counters: Counters | undefined;
   let target: RuleTarget | undefined;
 
-  for (let i = 0; i < tokens.length; i++) {
-    const tok = tokens[i].value;
-    const name = tokens[i].quoted ? undefined : commandOf(tok);
-    if (name) {
-      if (cmd) throw new CommandError(`more than one command ('-${cmd.name}' and '${tok}')`, tok);
-      cmd = { name, spec: [] };
-      cmdStart = i;
-      const eq = tok.startsWith('--') ? tok.indexOf('=') : -1;
-      let argv: string | undefined;
-      if (eq >= 0) argv = tok.slice(eq + 1);
-      i = readCommandArgs(cmd, tokens, i + 1, argv);
-      cmdEnd = i + 1;
-      continue;
-    }
-    if (!tokens[i].quoted && tok.startsWith('--') && tok.length > 2) {
-      const full = resolveLong(tok.slice(2).split('=')[0]);
-      if (full && RESTORE_FORBIDDEN[full]) throw new CommandError(RESTORE_FORBIDDEN[full], tok);
-    }
-    if (!tokens[i].quoted && tok === '-t') throw new CommandError(RESTORE_FORBIDDEN.table, tok);
-    if (!tokens[i].quoted && (tok === '-c' || longIs(tok, 'set-counters'))) {
-      const p = tokens[i + 1]?.value;
-      const b = tokens[i + 2]?.value;
-      if (p === undefined || b === undefined || !COUNTER_VALUE.test(p) || !COUNTER_VALUE.test(b)) {
-        throw new CommandError(`${tok} needs two counter values (packets bytes)`, tok);
+  for (let i = 0; i < values.length; i++) {
+    const tok = values[i];
+    const kind = tokens.quoted?.[i] ? PLAIN : kindOf(tok);
+    switch (kind.k) {
+      case 'command': {
+        if (cmd) throw new CommandError(`more than one command ('-${cmd.name}' and '${tok}')`, tok);
+        cmd = { name: kind.name, spec: [] };
+        cmdStart = i;
+        const eq = tok.startsWith('--') ? tok.indexOf('=') : -1;
+        i = readCommandArgs(cmd, values, i + 1, eq >= 0 ? tok.slice(eq + 1) : undefined);
+        cmdEnd = i + 1;
+        continue;
       }
-      counters = { packets: p, bytes: b };
-      i += 2;
-      continue;
-    }
-    if (!tokens[i].quoted && (tok === '-j' || tok === '-g' || longIs(tok, 'jump') || longIs(tok, 'goto'))) {
-      const eq = tok.indexOf('=');
-      const value = eq >= 0 && tok.startsWith('--') ? tok.slice(eq + 1) : tokens[i + 1]?.value;
-      if (value === undefined || value === '') throw new CommandError(`${tok} needs a target`, tok);
-      if (target) throw new CommandError(`more than one target ('${target.name}' and '${value}')`, tok);
-      target = { kind: tok === '-g' || longIs(tok, 'goto') ? 'goto' : 'jump', name: value };
+      case 'forbidden':
+        throw new CommandError(kind.why, tok);
+      case 'counters': {
+        const p = values[i + 1];
+        const b = values[i + 2];
+        if (p === undefined || b === undefined || !COUNTER_VALUE.test(p) || !COUNTER_VALUE.test(b)) {
+          throw new CommandError(`${tok} needs two counter values (packets bytes)`, tok);
+        }
+        counters = { packets: p, bytes: b };
+        i += 2;
+        continue;
+      }
+      case 'jump':
+      case 'goto': {
+        const eq = tok.startsWith('--') ? tok.indexOf('=') : -1;
+        const value = eq >= 0 ? tok.slice(eq + 1) : values[i + 1];
+        if (value === undefined || value === '') throw new CommandError(`${tok} needs a target`, tok);
+        if (target) throw new CommandError(`more than one target ('${target.name}' and '${value}')`, tok);
+        target = sharedTarget(kind.k, value);
+        break;
+      }
     }
     specIdx.push(i);
   }
   if (!cmd) {
-    const first = tokens[0]?.value ?? '';
+    const first = values[0] ?? '';
     throw new CommandError(
-      tokens.length === 0 ? 'empty command' : `no command in this line (expected -A, -I, -D, -N, … before '${first}')`,
+      values.length === 0 ? 'empty command' : `no command in this line (expected -A, -I, -D, -N, … before '${first}')`,
       first,
     );
   }
-  cmd.spec = specIdx.map((i) => tokens[i].value);
+  cmd.spec = specIdx.map((i) => values[i]);
   cmd.counters = counters;
   cmd.target = target;
   // Keep the text as written when the specification is the tail of the line after the command.
   const contiguous = specIdx.length > 0 && cmdStart === 0 && specIdx.every((v, k) => v === cmdEnd + k);
-  if (contiguous && specIdx.length === tokens.length - cmdEnd) {
-    cmd.specText = line.slice(tokens[specIdx[0]].start).replace(/[\s]+$/, '');
+  if (contiguous && specIdx.length === values.length - cmdEnd) {
+    cmd.specText = line.slice(tokens.starts[specIdx[0]]).trimEnd();
   } else {
     cmd.specText = cmd.spec.map(quoteIfNeeded).join(' ');
   }
   return cmd;
 }
 
-function longIs(tok: string, full: string): boolean {
-  return tok.startsWith('--') && tok.length > 2 && resolveLong(tok.slice(2).split('=')[0]) === full;
-}
-
 /** Read the chain and the other positional arguments of a command; returns the last index used. */
-function readCommandArgs(cmd: Command, tokens: Token[], i: number, attached?: string): number {
+function readCommandArgs(cmd: Command, values: string[], i: number, attached?: string): number {
   const next = (what: string): string => {
     if (attached !== undefined) {
       const v = attached;
       attached = undefined;
       return v;
     }
-    if (i >= tokens.length) throw new CommandError(`-${cmd.name} needs ${what}`);
-    return tokens[i++].value;
+    if (i >= values.length) throw new CommandError(`-${cmd.name} needs ${what}`);
+    return values[i++];
   };
   switch (cmd.name) {
     case 'A':
@@ -171,16 +220,16 @@ function readCommandArgs(cmd: Command, tokens: Token[], i: number, attached?: st
       break;
     case 'I':
       cmd.chain = next('a chain name');
-      if (hasArg(tokens, i)) cmd.position = parsePosition(tokens[i++].value);
+      if (hasArg(values, i)) cmd.position = parsePosition(values[i++]);
       break;
     case 'D':
       cmd.chain = next('a chain name');
-      if (hasArg(tokens, i)) cmd.position = parsePosition(tokens[i++].value);
+      if (hasArg(values, i)) cmd.position = parsePosition(values[i++]);
       break;
     case 'R':
       cmd.chain = next('a chain name');
-      if (!hasArg(tokens, i)) throw new CommandError('-R needs a rule number');
-      cmd.position = parsePosition(tokens[i++].value);
+      if (!hasArg(values, i)) throw new CommandError('-R needs a rule number');
+      cmd.position = parsePosition(values[i++]);
       break;
     case 'N':
       cmd.chain = next('a chain name');
@@ -198,12 +247,12 @@ function readCommandArgs(cmd: Command, tokens: Token[], i: number, attached?: st
     case 'L':
     case 'S':
       if (attached !== undefined) cmd.chain = next('');
-      else if (hasArg(tokens, i)) cmd.chain = tokens[i++].value;
+      else if (hasArg(values, i)) cmd.chain = values[i++];
       break;
     case 'Z':
       if (attached !== undefined) cmd.chain = next('');
-      else if (hasArg(tokens, i)) cmd.chain = tokens[i++].value;
-      if (cmd.chain !== undefined && hasArg(tokens, i)) cmd.position = parsePosition(tokens[i++].value);
+      else if (hasArg(values, i)) cmd.chain = values[i++];
+      if (cmd.chain !== undefined && hasArg(values, i)) cmd.position = parsePosition(values[i++]);
       break;
   }
   return i - 1;

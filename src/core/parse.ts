@@ -32,6 +32,7 @@ export interface ParseResult {
 
 const MAX_ERRORS = 50;
 const COUNTERS = /^\[(\d+):(\d+)\]$/;
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
 const CHAIN_NAME_MAX = 28; // XT_EXTENSION_MAXNAMELEN - 1
 
 class Stop extends Error {}
@@ -75,8 +76,11 @@ class Parser {
   run(text: string): void {
     const lines = text.split('\n');
     if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    // One scan of the whole text; per-line checks only when it finds something.
+    const binary = CONTROL.test(text);
     for (let i = 0; i < lines.length; i++) {
       this.lineNo = i + 1;
+      if (binary && !this.printable(lines[i])) continue;
       this.line(lines[i]);
     }
     this.lineNo = lines.length;
@@ -88,8 +92,9 @@ class Parser {
     }
   }
 
-  private line(line: string): void {
-    const bad = /[\x00-\x08\x0b-\x1f\x7f]/.exec(line);
+  /** False (and an error) when the line holds NUL or other control characters. */
+  private printable(line: string): boolean {
+    const bad = CONTROL.exec(line);
     if (bad) {
       const code = bad[0].charCodeAt(0);
       if (code === 13 && bad.index === line.length - 1) {
@@ -97,18 +102,26 @@ class Parser {
       } else {
         this.error(`${code === 0 ? 'NUL byte' : `control character 0x${code.toString(16).padStart(2, '0')}`} at column ${bad.index + 1}: binary input?`);
       }
-      return;
+      return false;
     }
+    return true;
+  }
+
+  private line(line: string): void {
+    const c0 = line.charCodeAt(0);
+    if (c0 === 45 /* - */) return this.table ? this.rule(line) : this.outside(line.trim());
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
     if (line.startsWith('*')) return this.openTable(line);
     if (trimmed === 'COMMIT') return this.commit();
-    if (!this.table) {
-      const what = line.startsWith(':') ? 'chain declaration' : trimmed.startsWith('-') || trimmed.startsWith('[') ? 'rule' : 'line';
-      return this.error(`${what} outside a table (no *table line before it)`, trimmed.split(/\s+/)[0]);
-    }
+    if (!this.table) return this.outside(trimmed);
     if (line.startsWith(':')) return this.declareChain(line);
     this.rule(line);
+  }
+
+  private outside(trimmed: string): void {
+    const what = trimmed.startsWith(':') ? 'chain declaration' : trimmed.startsWith('-') || trimmed.startsWith('[') ? 'rule' : 'line';
+    this.error(`${what} outside a table (no *table line before it)`, trimmed.split(/\s+/)[0]);
   }
 
   private openTable(line: string): void {
@@ -205,7 +218,7 @@ class Parser {
   private rule(line: string): void {
     let rest = line;
     let prefix: Counters | undefined;
-    const lead = line.trimStart();
+    const lead = line.charCodeAt(0) === 45 /* - */ ? line : line.trimStart();
     if (lead.startsWith('[')) {
       const close = lead.indexOf(']');
       const text = close >= 0 ? lead.slice(0, close + 1) : lead.split(/\s/)[0];

@@ -20,23 +20,29 @@ export interface Problem {
 const NO_OUT = new Set(['INPUT', 'PREROUTING']);
 const NO_IN = new Set(['OUTPUT', 'POSTROUTING']);
 
+const LONG_CORE: Record<string, string> = {
+  source: 's', src: 's', destination: 'd', dst: 'd', protocol: 'p', 'in-interface': 'i',
+  'out-interface': 'o', jump: 'j', goto: 'g', match: 'm', fragments: 'f',
+};
+const coreCache = new Map<string, string | undefined>();
+
 /** The core option a token stands for (`-s`, `--src`, `--sou` → 's'), or undefined. */
 export function coreOption(tok: string): string | undefined {
-  if (/^-[a-zA-Z0-9]$/.test(tok)) return tok[1];
-  if (!tok.startsWith('--')) return undefined;
+  if (tok.length < 2 || tok[0] !== '-') return undefined;
+  if (tok.length === 2) return /[a-zA-Z0-9]/.test(tok[1]) ? tok[1] : undefined;
+  if (tok[1] !== '-') return undefined;
+  if (coreCache.has(tok)) return coreCache.get(tok);
   const full = resolveLong(tok.slice(2));
-  const map: Record<string, string> = {
-    source: 's', src: 's', destination: 'd', dst: 'd', protocol: 'p', 'in-interface': 'i',
-    'out-interface': 'o', jump: 'j', goto: 'g', match: 'm', fragments: 'f',
-  };
-  return full ? map[full] : undefined;
+  const opt = full ? LONG_CORE[full] : undefined;
+  if (coreCache.size < 10_000) coreCache.set(tok, opt);
+  return opt;
 }
 
 export function checkRule(cmd: Command, chain: Chain, table: Table, family: Family): Problem[] {
   const problems: Problem[] = [];
   let args = cmd.spec;
 
-  const rewritten = rewriteOldNegation(args);
+  const rewritten = args.includes('!') ? rewriteOldNegation(args) : undefined;
   if (rewritten) {
     args = rewritten.args;
     problems.push({
@@ -47,6 +53,7 @@ export function checkRule(cmd: Command, chain: Chain, table: Table, family: Fami
   }
 
   for (let i = 0; i < args.length; i++) {
+    if (args[i][0] !== '-') continue;
     const opt = coreOption(args[i]);
     const value = args[i + 1];
     if ((opt === 's' || opt === 'd') && value !== undefined) {

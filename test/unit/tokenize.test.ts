@@ -5,7 +5,7 @@ import { quoteArg, tokenize } from '../../src/core/tokenize.js';
 const values = (line: string) => {
   const r = tokenize(line);
   assert.ok(r.ok, `expected ${JSON.stringify(line)} to tokenize`);
-  return r.tokens.map((t) => t.value);
+  return r.tokens.values;
 };
 
 test('blanks (spaces, tabs) separate arguments; runs of blanks count once', () => {
@@ -42,7 +42,8 @@ test('an unterminated quote is an error with its column', () => {
 test('token start offsets point into the line (opening quote included)', () => {
   const r = tokenize('-A X "a b" y');
   assert.ok(r.ok);
-  assert.deepEqual(r.tokens.map((t) => t.start), [0, 3, 5, 11]);
+  assert.deepEqual(r.tokens.starts, [0, 3, 5, 11]);
+  assert.deepEqual(r.tokens.quoted, [false, false, true, false]);
 });
 
 test('quoteArg quotes like iptables-save: bare words stay, others get quotes and escapes', () => {
