@@ -50,13 +50,21 @@ interface MatchUse {
 
 const PROTO_MATCHES = new Set(['tcp', 'udp', 'sctp', 'dccp', 'icmp', 'icmp6', 'multiport']);
 
+/** Long option spelling → core option letter (or null): a small vocabulary, so memoized. */
+const longCore = new Map<string, string | null>();
+
 function coreOf(tok: string): string | undefined {
   if (tok.length === 2 && tok[0] === '-') {
     const c = tok[1];
     return 'sdiopfmjg'.includes(c) ? c : c === 'c' ? 'c' : undefined;
   }
-  if (tok.startsWith('--')) return coreOption(tok);
-  return undefined;
+  if (tok.length < 3 || tok[0] !== '-' || tok[1] !== '-') return undefined;
+  let c = longCore.get(tok);
+  if (c === undefined) {
+    c = coreOption(tok) ?? null;
+    if (longCore.size < 10_000) longCore.set(tok, c);
+  }
+  return c ?? undefined;
 }
 
 function lookupProto(value: string): number | undefined {
@@ -195,6 +203,15 @@ class RuleParser {
     return this.orphans;
   }
 
+  private abbreviates(tok: string): boolean {
+    const exts: Array<Ext | undefined> = [this.target?.ext, ...this.matches.map((m) => m.ext)];
+    for (const e of exts) {
+      if (!e) continue;
+      for (const o in e.opts) if (o.length > tok.length && o.startsWith(tok)) return true;
+    }
+    return false;
+  }
+
   /** An extension option at args[i]; returns the index of its last value. */
   private extOption(i: number, inv: boolean): number {
     const tok = this.args[i];
@@ -216,8 +233,7 @@ class RuleParser {
     }
     // getopt_long accepts an unambiguous prefix of any loaded option (`--dport` → multiport's
     // `--dports`) before iptables would load the protocol's own match.
-    const loaded = [...(t?.ext ? Object.keys(t.ext.opts) : []), ...this.matches.flatMap((m) => (m.ext ? Object.keys(m.ext.opts) : []))];
-    if (loaded.some((o) => o.startsWith(tok))) {
+    if (this.abbreviates(tok)) {
       this.unsure(`'${tok}' is an abbreviation of another option of this rule's extensions (getopt)`);
     }
     const imp = this.proto && !this.proto.inv ? implicitMatch(this.proto.num, this.family) : undefined;
@@ -358,21 +374,9 @@ function normalizeUncached(args: readonly string[], family: Family): Normalized 
   return p.reasons.length ? { certain: false, reason: p.reasons.join('; '), rules } : { certain: true, rules };
 }
 
-// Rulesets repeat rule specifications a lot (Docker's per-bridge rules, the same rule in v4
-// and in several chains), so results are memoized. The cache is bounded and results are
-// frozen copies, so callers cannot corrupt it.
-const CACHE_MAX = 50_000;
-const cache = new Map<string, Normalized>();
-
 /** The canonical arguments of the rule(s) iptables would make of `args`. */
 export function normalizeRule(args: readonly string[], family: Family): Normalized {
-  const key = family + '\u0000' + args.join('\u0000');
-  const hit = cache.get(key);
-  if (hit) return { ...hit, rules: hit.rules.map((r) => r.slice()) };
-  const res = normalizeUncached(args, family);
-  if (cache.size >= CACHE_MAX) cache.clear();
-  cache.set(key, { ...res, rules: res.rules.map((r) => r.slice()) });
-  return res;
+  return normalizeUncached(args, family);
 }
 
 /** Do two rule specifications describe the same rule (for `-D` by specification)? */

@@ -114,7 +114,18 @@ export function fmtRange(min: number, max: number, sep = ':'): string {
 }
 
 /** A comma list of names from `order` (case-insensitive), printed in `order`'s order. */
+const flagMemo = new Map<string, string>();
+
 export function flagList(s: string, order: readonly string[], what: string, none?: string): string {
+  const key = what + '\u0000' + s;
+  const hit = flagMemo.get(key);
+  if (hit !== undefined) return hit;
+  const res = flagListUncached(s, order, what, none);
+  if (flagMemo.size < 10_000) flagMemo.set(key, res);
+  return res;
+}
+
+function flagListUncached(s: string, order: readonly string[], what: string, none?: string): string {
   let bits = 0;
   for (const raw of s.split(',')) {
     const up = raw.toUpperCase();
