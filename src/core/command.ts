@@ -73,6 +73,8 @@ type Kind =
   | { k: 'jump' | 'goto' };
 
 const PLAIN: Kind = { k: 'plain' };
+/** Options of matches and targets that are also prefixes of a core long option. */
+const EXTENSION_EXACT = new Set(['set']);
 const kindCache = new Map<string, Kind>();
 
 function kindOf(tok: string): Kind {
@@ -95,7 +97,10 @@ function computeKind(tok: string): Kind {
     return PLAIN;
   }
   if (!tok.startsWith('--') || tok.length === 2) return PLAIN;
-  const full = resolveLong(tok.slice(2).split('=')[0]);
+  const name = tok.slice(2).split('=')[0];
+  // An extension's own option wins over an abbreviation of a core one (`-m recent --set`).
+  if (EXTENSION_EXACT.has(name)) return PLAIN;
+  const full = resolveLong(name);
   if (!full) return PLAIN;
   if (COMMAND_LONG[full]) return { k: 'command', name: COMMAND_LONG[full] };
   if (RESTORE_FORBIDDEN[full]) return { k: 'forbidden', why: RESTORE_FORBIDDEN[full] };

@@ -39,7 +39,8 @@ export function ipsetsUsed(rs: Ruleset): IpsetRef[] {
   return [...sets].map(([name, dimension]) => ({ name, dimension }));
 }
 
-const SET_TYPES = ['hash:net', 'hash:net,net', 'hash:net,port,net'];
+// One type per dimension that every kernel we met has (6.18 lacks hash:net,net and hash:net,port,net).
+const SET_TYPES = ['hash:net', 'hash:net,port', 'hash:ip,port,ip'];
 
 /** Load the ruleset into a fresh namespace and return what iptables-save prints for it. */
 export async function canonicalizeInKernel(rs: Ruleset, backend: Backend, opts: { counters?: boolean } = {}): Promise<string> {

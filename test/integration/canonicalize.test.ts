@@ -79,6 +79,15 @@ for (const backend of BACKENDS) {
     assert.equal(await canonicalizeInKernel(ruleset, backend), HAND_WRITTEN_CANONICAL);
   });
 
+  test(`[${backend}] ipsets of one, two and three dimensions are created for -m set rules`, async (t) => {
+    if (!requireRoot(t)) return;
+    const text = '*filter\n-A INPUT -m set --match-set one src -j DROP\n-A INPUT -m set --match-set pair src,dst -j DROP\n-A INPUT -m set ! --match-set trip src,dst,dst -j ACCEPT\nCOMMIT\n';
+    const { ruleset } = parseRuleset(text, { file: 'sets', family: 'ipv4' });
+    const out = await canonicalizeInKernel(ruleset, backend);
+    assert.match(out, /^-A INPUT -m set --match-set pair src,dst -j DROP$/m);
+    assert.match(out, /^-A INPUT -m set ! --match-set trip src,dst,dst -j ACCEPT$/m);
+  });
+
   test(`[${backend}] a ruleset the kernel refuses fails with iptables' message and leaves no namespace`, async (t) => {
     if (!requireRoot(t)) return;
     const { ruleset } = parseRuleset('*filter\n-A INPUT -m nosuchmatch --foo -j ACCEPT\nCOMMIT\n', { file: 'bad', family: 'ipv4' });

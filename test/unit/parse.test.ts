@@ -112,3 +112,14 @@ test('every error of a file is reported, each with its line', () => {
     (e: unknown) => e instanceof ParseError && e.diagnostics.map((d) => d.line).join(',') === '2,3',
   );
 });
+
+test("an extension's own option is not taken for an abbreviated core option (`-m recent --set`)", () => {
+  const { ruleset } = parse('*filter\n-A INPUT -p tcp --dport 22 -m recent --set --name ssh -j ACCEPT\n-A INPUT -m set --set blocked src -j DROP\nCOMMIT\n');
+  const rules = ruleset.tables.get('filter')!.chains.get('INPUT')!.rules;
+  assert.deepEqual(rules[0].args, ['-p', 'tcp', '--dport', '22', '-m', 'recent', '--set', '--name', 'ssh', '-j', 'ACCEPT']);
+  assert.equal(rules[0].counters, undefined);
+  assert.deepEqual(rules[1].args.slice(0, 4), ['-m', 'set', '--set', 'blocked']);
+  // while --set-c, an unambiguous abbreviation of --set-counters, still sets counters
+  const c = parse('*filter\n-A INPUT --set-c 5 6 -j ACCEPT\nCOMMIT\n').ruleset.tables.get('filter')!.chains.get('INPUT')!.rules[0];
+  assert.deepEqual(c.counters, { packets: '5', bytes: '6' });
+});
