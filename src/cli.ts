@@ -1,6 +1,8 @@
 // The command table: options → typed calls. No logic lives here; each verb's module is
 // loaded only when that verb runs, so `--version` and `--help` start fast.
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
+import type { PipelineOptions } from './pipeline.js';
+import { profileNames } from './core/owners/index.js';
 import type { Family } from './core/model.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { UserError } from './errors.js';
@@ -40,6 +42,24 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
         code = await check({ file: a.file, family: familyOf(a), canonical: a.canonical, kernel: a.kernel, backend: a.backend }, out(a));
       },
     )
+    .command(
+      'merge [file]',
+      "print the target ruleset: your rules with the live Docker-owned chains and rules merged in (changes nothing)",
+      (y) => pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })),
+      async (a) => {
+        const { mergeCommand } = await import('./commands/merge.js');
+        code = await mergeCommand(pipelineArgs(a, familyOf(a)), out(a));
+      },
+    )
+    .command(
+      'explain [file]',
+      "show each line of your file as kept or stripped (and why), and what is preserved from the live ruleset",
+      (y) => pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })),
+      async (a) => {
+        const { explainCommand } = await import('./commands/explain.js');
+        code = await explainCommand(pipelineArgs(a, familyOf(a)), out(a));
+      },
+    )
     .demandCommand(1, 'Give a command (see --help).')
     .strict()
     .version(VERSION)
@@ -60,3 +80,19 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
 }
 
 export class UsageError extends UserError {}
+
+/** Options shared by every command that reads the live ruleset. */
+function pipelineOptions<T>(y: Argv<T>) {
+  return y
+    .option('live-from', { type: 'string', description: 'use a saved iptables-save output as the live ruleset (no root needed)' })
+    .option('backend', { choices: ['auto', 'nft', 'legacy'] as const, default: 'auto' as const, description: 'iptables backend (auto: that of the iptables on PATH)' })
+    .option('docker-socket', { type: 'string', description: `Docker Engine API socket (default ${'/var/run/docker.sock'}, used when it answers)` })
+    .option('preserve', { type: 'string', array: true, description: `also keep another tool's chains: ${profileNames().filter((n) => n !== 'docker').join(', ')}` });
+}
+
+function pipelineArgs(
+  a: { file?: string; liveFrom?: string; backend?: 'auto' | 'nft' | 'legacy'; dockerSocket?: string; preserve?: string[] },
+  family: Family,
+): PipelineOptions {
+  return { file: a.file, family, liveFrom: a.liveFrom, backend: a.backend, dockerSocket: a.dockerSocket, preserve: a.preserve };
+}

@@ -8,6 +8,13 @@ import { exitCodeFor, isReportable } from './exit-codes.js';
 
 export async function main(argv: string[], invokedAs: string): Promise<number> {
   const prog = basename(invokedAs);
+  // A reader that goes away (`| head`) ends our output, not the program with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   const family = prog.startsWith('ip6tables') ? 'ipv6' : 'ipv4';
   try {
     return await runCli(argv, { family, prog });

@@ -63,3 +63,33 @@ test('warnings go to stderr and do not fail the check', () => {
   assert.equal(r.status, 0);
   assert.match(r.stderr, /<stdin>:2: warning: old-style negation/);
 });
+
+test('merge --live-from prints the target on stdout and what was stripped on stderr', () => {
+  const live = fixture('lab', '28', 'default-bridge.v4.rules');
+  const stale = fixture('docker-layouts', 'docker-v29.7.2', 'new-daemon.rules');
+  const r = run(bin4, ['merge', stale, '--live-from', live]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\*filter\n/);
+  assert.match(r.stdout, /^-A FORWARD -j DOCKER-FORWARD$/m);
+  assert.match(r.stderr, /stripped from .*new-daemon.rules: 7 chains and 12 rules owned by docker/);
+});
+
+test('explain lists each line of the file with its verdict and the preserved live parts', () => {
+  const live = fixture('lab', '20.10', 'default-bridge.v4.rules');
+  const r = run(bin4, ['explain', example, '--live-from', live]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\s+13  kept      \*filter -A FORWARD -j REJECT --reject-with icmp-host-prohibited$/m);
+  assert.match(r.stdout, /^  \*filter -A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n    docker: conntrack ACCEPT for Docker bridge docker0$/m);
+  assert.doesNotMatch(r.stdout, /\*nat/, 'the file names no nat table, so nothing of nat is touched');
+});
+
+test('merge with a bad file or a bad --preserve name: exit 1, a message, no stack', () => {
+  const live = fixture('lab', '28', 'default-bridge.v4.rules');
+  const bad = run(bin4, ['merge', fixture('errors', 'jump-missing.rules'), '--live-from', live]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /jump-missing.rules:3: jump to 'SSH_IN'/);
+  const p = run(bin4, ['merge', example, '--live-from', live, '--preserve', 'nosuch']);
+  assert.equal(p.status, 1);
+  assert.match(p.stderr, /unknown owner profile 'nosuch'/);
+  assert.doesNotMatch(bad.stderr + p.stderr, /\n\s+at /);
+});

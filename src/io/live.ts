@@ -1,0 +1,47 @@
+// The live ruleset: iptables-save of this host (root), or a saved copy given with
+// --live-from (previews for another host, and no root needed).
+import type { Family, Ruleset } from '../core/model.js';
+import { parseRuleset } from '../core/parse.js';
+import { PermissionError, SystemError } from '../errors.js';
+import { readInput } from './input.js';
+import { detectBackend, save, type Backend } from './iptables.js';
+
+export interface LiveOptions {
+  family: Family;
+  backend?: Backend | 'auto';
+  liveFrom?: string;
+  netns?: string;
+}
+
+export interface Live {
+  ruleset: Ruleset;
+  /** Where it came from, for messages: "iptables-nft-save" or the file. */
+  source: string;
+  backend?: Backend;
+  text: string;
+}
+
+export async function readLive(opts: LiveOptions): Promise<Live> {
+  if (opts.liveFrom) {
+    const input = readInput(opts.liveFrom);
+    return { ruleset: parseLiveText(input.text, input.name, opts.family), source: input.name, text: input.text };
+  }
+  const backend = !opts.backend || opts.backend === 'auto' ? await detectBackend(opts.family) : opts.backend;
+  let text: string;
+  try {
+    text = await save({ family: opts.family, backend, netns: opts.netns });
+  } catch (e) {
+    if (e instanceof SystemError && /Permission denied|not permitted|must be root/i.test(e.detail ?? '')) {
+      throw new PermissionError('reading the live ruleset needs root (or use --live-from SAVED_FILE for an offline preview)');
+    }
+    throw e;
+  }
+  const tool = `${opts.family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`;
+  return { ruleset: parseLiveText(text, tool, opts.family), source: tool, backend, text };
+}
+
+/** An empty save (no tables loaded yet) is a valid live ruleset. */
+function parseLiveText(text: string, name: string, family: Family): Ruleset {
+  if (text.split('\n').every((l) => l.trim() === '' || l.startsWith('#'))) return { family, tables: new Map() };
+  return parseRuleset(text, { file: name, family }).ruleset;
+}
