@@ -18,6 +18,7 @@ interface Global {
 export async function runCli(argv: string[], global: Global): Promise<ExitCode> {
   let code: ExitCode = EXIT.OK;
   const out = (a: { quiet?: boolean; verbose?: boolean }) => consoleOutput(a, global.prog);
+  const given = (key: string) => argv.some((x) => x === `--${key}` || x.startsWith(`--${key}=`));
   const familyOf = (a: { ipv4?: boolean; ipv6?: boolean }): Family => (a.ipv6 ? 'ipv6' : a.ipv4 ? 'ipv4' : global.family);
 
   const parser = yargs(argv)
@@ -48,7 +49,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       (y) => pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })),
       async (a) => {
         const { mergeCommand } = await import('./commands/merge.js');
-        code = await mergeCommand(pipelineArgs(a, familyOf(a)), out(a));
+        code = await mergeCommand(await pipelineArgs(a, familyOf(a), given), out(a));
       },
     )
     .command(
@@ -57,7 +58,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       (y) => pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })),
       async (a) => {
         const { explainCommand } = await import('./commands/explain.js');
-        code = await explainCommand(pipelineArgs(a, familyOf(a)), out(a));
+        code = await explainCommand(await pipelineArgs(a, familyOf(a), given), out(a));
       },
     )
     .demandCommand(1, 'Give a command (see --help).')
@@ -87,12 +88,24 @@ function pipelineOptions<T>(y: Argv<T>) {
     .option('live-from', { type: 'string', description: 'use a saved iptables-save output as the live ruleset (no root needed)' })
     .option('backend', { choices: ['auto', 'nft', 'legacy'] as const, default: 'auto' as const, description: 'iptables backend (auto: that of the iptables on PATH)' })
     .option('docker-socket', { type: 'string', description: `Docker Engine API socket (default ${'/var/run/docker.sock'}, used when it answers)` })
-    .option('preserve', { type: 'string', array: true, description: `also keep another tool's chains: ${profileNames().filter((n) => n !== 'docker').join(', ')}` });
+    .option('preserve', { type: 'string', array: true, description: `also keep another tool's chains: ${profileNames().filter((n) => n !== 'docker').join(', ')}` })
+    .option('config', { type: 'string', description: 'configuration file (default /etc/iptables-safe-restore.conf, when present)' });
 }
 
-function pipelineArgs(
-  a: { file?: string; liveFrom?: string; backend?: 'auto' | 'nft' | 'legacy'; dockerSocket?: string; preserve?: string[] },
+/** Command line over configuration file: options given win; --preserve adds to the file's list. */
+async function pipelineArgs(
+  a: { file?: string; liveFrom?: string; backend?: 'auto' | 'nft' | 'legacy'; dockerSocket?: string; preserve?: string[]; config?: string },
   family: Family,
-): PipelineOptions {
-  return { file: a.file, family, liveFrom: a.liveFrom, backend: a.backend, dockerSocket: a.dockerSocket, preserve: a.preserve };
+  given: (key: string) => boolean,
+): Promise<PipelineOptions> {
+  const { readConfig } = await import('./io/config.js');
+  const cfg = readConfig(a.config);
+  return {
+    file: a.file,
+    family,
+    liveFrom: a.liveFrom,
+    backend: given('backend') ? a.backend : (cfg.backend ?? a.backend),
+    dockerSocket: a.dockerSocket ?? cfg.dockerSocket,
+    preserve: [...(cfg.preserve ?? []), ...(a.preserve ?? [])],
+  };
 }

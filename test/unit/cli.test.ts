@@ -93,3 +93,25 @@ test('merge with a bad file or a bad --preserve name: exit 1, a message, no stac
   assert.match(p.stderr, /unknown owner profile 'nosuch'/);
   assert.doesNotMatch(bad.stderr + p.stderr, /\n\s+at /);
 });
+
+test('--config adds preserved owners; a missing --config file is an error', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'isr-cfg-'));
+  try {
+    const cfg = join(dir, 'conf');
+    writeFileSync(cfg, 'preserve = fail2ban\n');
+    const live = join(dir, 'live');
+    writeFileSync(live, '*filter\n:INPUT ACCEPT [0:0]\n:f2b-sshd - [0:0]\n-A INPUT -p tcp -j f2b-sshd\n-A f2b-sshd -j RETURN\nCOMMIT\n');
+    const withCfg = run(bin4, ['merge', example, '--live-from', live, '--config', cfg]);
+    assert.equal(withCfg.status, 0, withCfg.stderr);
+    assert.match(withCfg.stdout, /^-A INPUT -p tcp -j f2b-sshd$/m);
+    const without = run(bin4, ['merge', example, '--live-from', live]);
+    assert.doesNotMatch(without.stdout, /f2b-sshd/);
+    const missing = run(bin4, ['merge', example, '--live-from', live, '--config', join(dir, 'nope')]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /nope: cannot read the configuration: ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

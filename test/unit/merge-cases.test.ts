@@ -133,3 +133,12 @@ test('owned rules keep their place: Docker inserts (above the user) or appends (
   ]);
   assert.deepEqual(chainRules(r.out, 'PREROUTING'), ['-A PREROUTING -p tcp -m tcp --dport 2222 -j REDIRECT --to-ports 22', '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER']);
 });
+
+test('the configuration file: preserve lists, settings, and located errors', async () => {
+  const { parseConfig } = await import('../../src/core/config.js');
+  assert.deepEqual(parseConfig('# mine\npreserve = kube-proxy, fail2ban\npreserve = calico\ndocker-socket = /run/d.sock\nbackend = legacy\n', 'c'), {
+    preserve: ['kube-proxy', 'fail2ban', 'calico'], dockerSocket: '/run/d.sock', backend: 'legacy',
+  });
+  assert.throws(() => parseConfig('preserve = x\ncolour = blue\nbackend = iptables\njunk\n', 'c'), (e: Error) =>
+    e.message === "c:2: unknown setting 'colour' (known: preserve, docker-socket, backend)\nc:3: backend must be auto, nft or legacy, not 'iptables'\nc:4: expected 'key = value' (at 'junk')");
+});

@@ -3,7 +3,12 @@
 import type { OwnerProfile } from './profile.js';
 import { UserError } from '../../errors.js';
 import { docker } from './docker.js';
-import { calico, cilium, fail2ban, kubeProxy, libvirt, podman } from './others.js';
+import { podman } from './podman.js';
+import { kubeProxy } from './kube-proxy.js';
+import { calico } from './calico.js';
+import { cilium } from './cilium.js';
+import { libvirt } from './libvirt.js';
+import { fail2ban } from './fail2ban.js';
 
 export const PROFILES: readonly OwnerProfile[] = [docker, podman, kubeProxy, calico, cilium, libvirt, fail2ban];
 

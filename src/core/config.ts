@@ -1,0 +1,38 @@
+// The configuration file (default /etc/iptables-safe-restore.conf): `key = value` lines,
+// `#` comments. Command-line options override it; --preserve adds to its `preserve`.
+//
+//   preserve = kube-proxy fail2ban      # other owners whose chains are kept
+//   docker-socket = /run/docker.sock
+//   backend = nft                       # auto | nft | legacy
+import { ParseError, type Diagnostic } from '../errors.js';
+
+export interface Config {
+  preserve?: string[];
+  dockerSocket?: string;
+  backend?: 'auto' | 'nft' | 'legacy';
+}
+
+const KEYS = ['preserve', 'docker-socket', 'backend'];
+
+export function parseConfig(text: string, file: string): Config {
+  const cfg: Config = {};
+  const errors: Diagnostic[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (line === '') return;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line : line.slice(0, eq).trim();
+    const value = eq < 0 ? '' : line.slice(eq + 1).trim();
+    const at = { file, line: i + 1 };
+    if (eq < 0) return void errors.push({ ...at, reason: `expected 'key = value'`, token: line });
+    if (!KEYS.includes(key)) return void errors.push({ ...at, reason: `unknown setting '${key}' (known: ${KEYS.join(', ')})` });
+    if (key === 'preserve') cfg.preserve = [...(cfg.preserve ?? []), ...value.split(/[\s,]+/).filter(Boolean)];
+    if (key === 'docker-socket') cfg.dockerSocket = value;
+    if (key === 'backend') {
+      if (value !== 'auto' && value !== 'nft' && value !== 'legacy') return void errors.push({ ...at, reason: `backend must be auto, nft or legacy, not '${value}'` });
+      cfg.backend = value;
+    }
+  });
+  if (errors.length) throw new ParseError(errors);
+  return cfg;
+}
