@@ -2,7 +2,7 @@
 // Docker's (or another owner's) and why — then each live chain and rule that is preserved,
 // with its reason.
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { USER } from '../core/classify.js';
+import { USER, verdictOf } from '../core/classify.js';
 import { buildTarget, type PipelineOptions } from '../pipeline.js';
 import type { Output } from '../ui/output.js';
 import { reportCommon } from './common.js';
@@ -26,7 +26,7 @@ export async function explainCommand(opts: PipelineOptions, out: Output): Promis
         rows.push({ line: c.source.line, verdict: kept ? 'kept' : 'stripped', what: `*${t.name} :${c.name}`, reason: cv.reason });
       }
       for (const r of c.rules) {
-        const v = p.userClass.rules.get(r)!;
+        const v = verdictOf(p.userClass, t.name, c.name, r);
         const kept = v.owner === USER;
         rows.push({ line: r.source?.line ?? 0, verdict: kept ? 'kept' : 'stripped', what: `*${t.name} -A ${c.name} ${r.text}`, reason: v.reason });
       }

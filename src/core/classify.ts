@@ -17,6 +17,8 @@ export interface ChainVerdict {
   reason: string;
   /** The chain is the owner's but its contents are the user's (DOCKER-USER). */
   userContent: boolean;
+  /** The verdict every rule of this chain shares, when they all share one (one object, not one per rule). */
+  rules?: RuleVerdict;
 }
 
 export interface RuleVerdict {
@@ -28,7 +30,13 @@ export interface RuleVerdict {
 
 export interface Classification {
   chains: Map<TableName, Map<string, ChainVerdict>>;
+  /** Verdicts of rules that can differ from their chain's: in built-in and user-content chains. */
   rules: Map<Rule, RuleVerdict>;
+}
+
+/** The verdict of one rule of a chain of a classified ruleset. */
+export function verdictOf(cls: Classification, table: TableName, chain: string, rule: Rule): RuleVerdict {
+  return cls.rules.get(rule) ?? cls.chains.get(table)!.get(chain)!.rules!;
 }
 
 export function classify(rs: Ruleset, profiles: readonly OwnerProfile[], facts: DockerFacts): Classification {
@@ -39,6 +47,7 @@ export function classify(rs: Ruleset, profiles: readonly OwnerProfile[], facts: 
     for (const chain of table.chains.values()) chains.set(chain.name, chainVerdict(table.name, chain, profiles));
     for (const chain of table.chains.values()) {
       const cv = chains.get(chain.name)!;
+      if (cv.rules) continue; // every rule shares the chain's verdict
       for (const rule of chain.rules) out.rules.set(rule, ruleVerdict(table.name, chain, cv, rule, chains, profiles, facts));
     }
   }
@@ -49,9 +58,11 @@ function chainVerdict(table: TableName, chain: Chain, profiles: readonly OwnerPr
   if (chain.builtin) return { owner: USER, reason: `built-in chain ${chain.name}`, userContent: false };
   for (const p of profiles) {
     const why = p.ownsChain(table, chain.name);
-    if (why) return { owner: p.name, reason: why, userContent: p.userContentChains?.includes(chain.name) ?? false };
+    if (!why) continue;
+    if (p.userContentChains?.includes(chain.name)) return { owner: p.name, reason: why, userContent: true };
+    return { owner: p.name, reason: why, userContent: false, rules: { owner: p.name, reason: `in ${label(p, p.name)} chain ${chain.name}` } };
   }
-  return { owner: USER, reason: `user chain ${chain.name}`, userContent: false };
+  return { owner: USER, reason: `user chain ${chain.name}`, userContent: false, rules: { owner: USER, reason: `in user chain ${chain.name}` } };
 }
 
 function ruleVerdict(
@@ -59,7 +70,6 @@ function ruleVerdict(
   chains: Map<string, ChainVerdict>, profiles: readonly OwnerProfile[], facts: DockerFacts,
 ): RuleVerdict {
   if (cv.owner !== USER) {
-    if (!cv.userContent) return { owner: cv.owner, reason: `in ${label(profiles.find((p) => p.name === cv.owner), cv.owner)} chain ${chain.name}` };
     const profile = profiles.find((p) => p.name === cv.owner);
     const defaults = profile?.defaultContents?.(chain.name) ?? [];
     if (chain.rules.length === defaults.length && chain.rules.every((r, i) => r.text === defaults[i])) {
@@ -67,7 +77,6 @@ function ruleVerdict(
     }
     return { owner: USER, reason: `in ${chain.name}: ${cv.owner} creates the chain, its contents are the user's` };
   }
-  if (!chain.builtin) return { owner: USER, reason: `in user chain ${chain.name}` };
   const target = rule.target?.name;
   const tv = target !== undefined ? chains.get(target) : undefined;
   if (tv && tv.owner !== USER) {

@@ -142,6 +142,33 @@ const COUNTER_VALUE = /^[0-9]+$/;
  * `line` is the text the tokens came from, to keep the specification as written.
  */
 export function parseCommand(tokens: Tokens, line: string): Command {
+  return appendFastPath(tokens, line) ?? parseGeneral(tokens, line);
+}
+
+/**
+ * The common line, `-A CHAIN spec…` with nothing special in the spec (no second command,
+ * no counters, no forbidden option): the spec is one slice of the arguments and of the line.
+ */
+function appendFastPath(tokens: Tokens, line: string): Command | undefined {
+  const values = tokens.values;
+  if (values[0] !== '-A' || values.length < 2 || tokens.quoted?.[0] || tokens.quoted?.[1]) return undefined;
+  let target: RuleTarget | undefined;
+  for (let i = 2; i < values.length; i++) {
+    const tok = values[i];
+    if (tok.charCodeAt(0) !== 45 /* - */ || tokens.quoted?.[i]) continue;
+    const kind = kindOf(tok);
+    if (kind.k === 'plain') continue;
+    if ((kind.k !== 'jump' && kind.k !== 'goto') || target || tok.includes('=')) return undefined;
+    const value = values[i + 1];
+    if (value === undefined || value === '') return undefined;
+    target = sharedTarget(kind.k, value);
+  }
+  const spec = values.slice(2);
+  const specText = spec.length ? line.slice(tokens.starts[2]).trimEnd() : '';
+  return { name: 'A', chain: values[1], spec, specText, target };
+}
+
+function parseGeneral(tokens: Tokens, line: string): Command {
   const values = tokens.values;
   let cmd: Command | undefined;
   let cmdStart = -1;

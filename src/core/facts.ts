@@ -81,6 +81,7 @@ function dockerChainRules(rs: Ruleset): Array<{ table: string; rule: Rule; view:
     for (const c of t.chains.values()) {
       if (c.name === 'DOCKER-USER') continue; // the user's rules: they teach us nothing about Docker
       const inDockerChain = DOCKER_CHAINS.has(c.name);
+      if (!inDockerChain && !c.builtin) continue;
       for (const rule of c.rules) {
         const jumpsToDocker = rule.target !== undefined && DOCKER_CHAINS.has(rule.target.name) && rule.target.name !== 'DOCKER-USER';
         if (inDockerChain || (c.builtin && jumpsToDocker)) out.push({ table: t.name, rule, view: viewRule(rule.args) });

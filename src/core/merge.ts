@@ -12,7 +12,7 @@
 //    e.g. Docker's hairpin MASQUERADE), as the owner's profile says.
 //  - Policies come from the file; a built-in chain the file does not declare keeps its live policy.
 import { BUILTIN_CHAINS, newRuleset, newTable, type Chain, type Rule, type Ruleset, type TableName } from './model.js';
-import { USER, type Classification } from './classify.js';
+import { USER, verdictOf, type Classification } from './classify.js';
 import type { StripResult } from './strip.js';
 import type { DockerFacts } from './facts.js';
 
@@ -64,7 +64,7 @@ export function merge(user: StripResult, live: Ruleset, liveCls: Classification,
       const fromFile = userContent.has(lc.name) ? ut.chains.get(lc.name) : undefined;
       t.chains.set(lc.name, fromFile ? { ...fromFile } : { ...lc, rules: [...lc.rules] });
       preserved.push({ table: ut.name, chain: lc.name, owner: v.owner, reason: fromFile ? `${v.reason} (contents from your file)` : v.reason });
-      if (!fromFile) for (const r of lc.rules) preserved.push({ table: ut.name, chain: lc.name, rule: r, owner: v.owner, reason: liveCls.rules.get(r)!.reason });
+      if (!fromFile) for (const r of lc.rules) preserved.push({ table: ut.name, chain: lc.name, rule: r, owner: v.owner, reason: verdictOf(liveCls, ut.name, lc.name, r).reason });
     }
     for (const uc of ut.chains.values()) {
       if (uc.builtin || t.chains.has(uc.name)) continue;

@@ -3,7 +3,7 @@
 // naming old container addresses — and say what went, with line numbers and reasons.
 // A user-content chain (DOCKER-USER) stays when the file gives it contents of its own.
 import { newRuleset, newTable, type Chain, type Ruleset, type TableName } from './model.js';
-import { USER, type Classification } from './classify.js';
+import { USER, verdictOf, type Classification } from './classify.js';
 
 export interface StrippedLine {
   table: TableName;
@@ -33,10 +33,14 @@ export function strip(rs: Ruleset, cls: Classification): StripResult {
     for (const chain of table.chains.values()) {
       const cv = verdicts.get(chain.name)!;
       const keepChain = cv.owner === USER || (cv.userContent && chain.rules.some((r) => cls.rules.get(r)?.owner === USER));
+      if (cv.owner === USER && cv.rules) {
+        t.chains.set(chain.name, { ...chain, rules: chain.rules.slice() }); // a user chain: all of it is the user's
+        continue;
+      }
       if (!keepChain) {
         stripped.push({ table: table.name, chain: chain.name, line: chain.source?.line, owner: cv.owner, reason: cv.reason });
         for (const r of chain.rules) {
-          stripped.push({ table: table.name, chain: chain.name, text: r.text, line: r.source?.line, owner: cv.owner, reason: cls.rules.get(r)!.reason });
+          stripped.push({ table: table.name, chain: chain.name, text: r.text, line: r.source?.line, owner: cv.owner, reason: verdictOf(cls, table.name, chain.name, r).reason });
         }
         continue;
       }

@@ -82,14 +82,15 @@ export function tokenize(line: string): TokenizeResult {
   return { ok: true, tokens: { values, starts, quoted: quotedFlags } };
 }
 
-// Rulesets repeat the same few hundred words (-p, tcp, -j, ACCEPT, chain names) across
-// thousands of rules. Sharing one string per word keeps 100k parsed rules from holding a
-// million small strings, which is most of what the garbage collector would otherwise copy.
+// Rulesets repeat the same few dozen option words (-p, -m, --dport, -j) across
+// thousands of rules. Sharing one string per option keeps 100k parsed rules from holding a
+// million small strings for the garbage collector to copy. Values (addresses, ports) vary too
+// much: hashing them costs more than it saves (measured).
 const INTERN_MAX = 50_000;
 const interned = new Map<string, string>();
 
 function intern(s: string): string {
-  if (s.length > 24) return s;
+  if (s.length > 24 || s.charCodeAt(0) !== 45 /* - */) return s;
   const hit = interned.get(s);
   if (hit !== undefined) return hit;
   if (interned.size < INTERN_MAX) interned.set(s, s);

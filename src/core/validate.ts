@@ -29,7 +29,10 @@ const coreCache = new Map<string, string | undefined>();
 /** The core option a token stands for (`-s`, `--src`, `--sou` → 's'), or undefined. */
 export function coreOption(tok: string): string | undefined {
   if (tok.length < 2 || tok[0] !== '-') return undefined;
-  if (tok.length === 2) return /[a-zA-Z0-9]/.test(tok[1]) ? tok[1] : undefined;
+  if (tok.length === 2) {
+    const c = tok.charCodeAt(1);
+    return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) ? tok[1] : undefined;
+  }
   if (tok[1] !== '-') return undefined;
   if (coreCache.has(tok)) return coreCache.get(tok);
   const full = resolveLong(tok.slice(2));

@@ -8,10 +8,11 @@
 // container they name is Docker's (see facts.ts): a hand-written rule mentioning docker0
 // that matches none of these shapes stays the user's.
 //
-// Placement: Docker inserts (-I) its FORWARD rules and its network MASQUERADE/SNAT rules,
-// so after "restore, then restart Docker" they stand above the user's rules; it appends (-A)
-// the nat PREROUTING/OUTPUT jumps, the per-port hairpin MASQUERADE and the raw direct-access
-// DROPs, which then stand below them.
+// Placement, measured in the lab (test/fixtures/lab/ORACLE.md: plain restore, then dockerd
+// restarted, engines 20.10 / 26 / 28): Docker inserts (-I) its FORWARD rules and its network
+// MASQUERADE/SNAT rules, so they stand above the user's rules; it appends (-A) the nat
+// PREROUTING/OUTPUT jumps, the per-port hairpin MASQUERADE, the raw direct-access DROPs and
+// (≤27) the icc=false `-i BR -o BR -j DROP`, which then stand below them.
 import type { Rule, TableName } from '../model.js';
 import { coreKeys, hostAddress, type RuleView } from '../rule-view.js';
 import { DOCKER_CHAINS, inDockerNetwork, isLoopback, type DockerFacts } from '../facts.js';
@@ -35,7 +36,11 @@ function forwardRule(v: RuleView, f: DockerFacts): OwnedRule | undefined {
   }
   const inb = bridge(f, v.i);
   if (inb && !v.i!.neg && (keys === 'i' || keys === 'i,o') && v.matches.length === 0 && (v.target === 'ACCEPT' || v.target === 'DROP')) {
-    if (!v.o || v.o.value === inb) return { reason: `forwarding ${v.target} for Docker bridge ${inb}`, placement: 'leading' };
+    if (v.o && !v.o.neg && v.o.value === inb && v.target === 'DROP') {
+      // icc=false on ≤27: appended, so it lands below the user's rules (lab oracle, 20.10 and 26)
+      return { reason: `inter-container DROP for Docker bridge ${inb} (icc=false)`, placement: 'trailing' };
+    }
+    if (!v.o || v.o.value === inb || v.o.neg) return { reason: `forwarding ${v.target} for Docker bridge ${inb}`, placement: 'leading' };
   }
   return undefined;
 }
