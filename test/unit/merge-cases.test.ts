@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseRuleset } from '../../src/core/parse.js';
-import { classify } from '../../src/core/classify.js';
+import { classify, verdictOf } from '../../src/core/classify.js';
 import { strip } from '../../src/core/strip.js';
 import { merge } from '../../src/core/merge.js';
 import { learnDockerFacts } from '../../src/core/facts.js';
@@ -95,7 +95,7 @@ test('reasons name the owner and what the rule is for', () => {
   const live = parseRuleset(layout('docker-v29.7.2/usernet-portmap-noproxy.rules'), { file: 'l', family: 'ipv4' }).ruleset;
   const facts = learnDockerFacts({ live: [live] });
   const cls = classify(live, selectProfiles(), facts);
-  const reasons = [...cls.rules.values()].map((v) => v.reason);
+  const reasons = [...live.tables.values()].flatMap((t) => [...t.chains.values()].flatMap((c) => c.rules.map((r) => verdictOf(cls, t.name, c.name, r).reason)));
   for (const want of [
     'jump to Docker chain DOCKER-FORWARD', 'in Docker chain DOCKER', 'MASQUERADE for Docker network 172.17.0.0/16 (docker0)',
     'hairpin MASQUERADE for container 192.0.2.2', 'MASQUERADE of local traffic into Docker bridge bridge1',

@@ -6,7 +6,8 @@
 // stale Docker line must be stripped and the target must be, rule by rule, the live
 // capture with the RHEL rules added: INPUT gets RHEL's rules, FORWARD gets RHEL's REJECT
 // after Docker's rules (Docker inserts its FORWARD rules, so a Docker restart leaves them
-// above the REJECT), every other chain is the capture's. Policies are the file's.
+// above the REJECT) but before the icc=false DROP (which Docker appends), every other
+// chain is the capture's. Policies are the file's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -61,8 +62,12 @@ test('strip + merge of RHEL + a stale save against each capture gives the captur
       for (const [table, lt] of live.tables) {
         const expected = snapshot(live, table);
         if (table === 'filter') {
+          // Docker appends the icc=false `-i BR -o BR -j DROP` to FORWARD (≤28.0.0; lab oracle), so it
+          // lands below the REJECT; all its other FORWARD rules are inserted above.
+          const iccDrop = (r: string) => /^-i (\S+) -o \1 -j DROP$/.test(r);
+          const fwd = expected.FORWARD.rules;
           expected.INPUT = { policy: 'ACCEPT', rules: [...expected.INPUT.rules, ...rhelRules(family, 'INPUT')] };
-          expected.FORWARD = { policy: 'ACCEPT', rules: [...expected.FORWARD.rules, ...rhelRules(family, 'FORWARD')] };
+          expected.FORWARD = { policy: 'ACCEPT', rules: [...fwd.filter((r) => !iccDrop(r)), ...rhelRules(family, 'FORWARD'), ...fwd.filter(iccDrop)] };
           expected.OUTPUT.policy = 'ACCEPT';
         }
         assert.ok(lt, table);
