@@ -10,7 +10,7 @@
 // (an unterminated quote swallows the rest of the line) we report an error.
 import {
   isBuiltinChain, isTableName, newRuleset, newTable,
-  type Chain, type Counters, type Family, type Rule, type Ruleset, type Table, type TableName,
+  type Chain, type Counters, type Family, type Rule, type RuleTarget, type Ruleset, type SourceRef, type Table, type TableName,
 } from './model.js';
 import { tokenize } from './tokenize.js';
 import { CommandError, parseCommand, type Command } from './command.js';
@@ -252,21 +252,14 @@ class Parser {
 
   private makeRule(cmd: Command, chain: Chain): Rule | undefined {
     const problems: Problem[] = checkRule(cmd, chain, this.table!, this.opts.family);
-    let args = cmd.spec;
     let text = cmd.specText ?? '';
     for (const p of problems) {
       if (p.severity === 'error') this.error(p.reason, p.token);
       else this.warn(p.reason, p.token);
-      if (p.rewrite) {
-        args = p.rewrite.args;
-        text = p.rewrite.text;
-      }
+      if (p.rewrite) text = p.rewrite.text;
     }
     if (problems.some((p) => p.severity === 'error')) return undefined;
-    const rule: Rule = { chain: chain.name, args, text, source: { file: this.opts.file, line: this.lineNo } };
-    if (cmd.counters) rule.counters = cmd.counters;
-    if (cmd.target) rule.target = cmd.target;
-    return rule;
+    return new ParsedRule(chain.name, text, { file: this.opts.file, line: this.lineNo }, cmd.target, cmd.counters);
   }
 
   private execute(cmd: Command): void {
@@ -406,6 +399,36 @@ class Parser {
         r.text = r.text.replace(new RegExp(`(^|\\s)(-j|-g|--jump|--goto)(\\s+)${escapeRe(from)}(?=\\s|$)`), `$1$2$3${to}`);
       }
     }
+  }
+}
+
+/**
+ * A rule as read from a file. Its arguments are split from its text again when first asked
+ * for, rather than kept from parsing: most rules of a large ruleset are never looked at
+ * token by token after parsing (user chains go through merge whole), and not holding ten
+ * small strings per rule is most of what keeps parsing 100k rules fast. Splitting the text
+ * gives back exactly the arguments it was written with or rebuilt from.
+ */
+class ParsedRule implements Rule {
+  #args: string[] | undefined;
+  target?: RuleTarget;
+  counters?: Counters;
+
+  constructor(public chain: string, public text: string, public source: SourceRef, target?: RuleTarget, counters?: Counters) {
+    if (target) this.target = target;
+    if (counters) this.counters = counters;
+  }
+
+  get args(): string[] {
+    if (this.#args === undefined) {
+      const t = tokenize(this.text);
+      this.#args = t.ok ? t.tokens.values : [];
+    }
+    return this.#args;
+  }
+
+  set args(value: string[]) {
+    this.#args = value;
   }
 }
 
