@@ -142,3 +142,35 @@ test('the configuration file: preserve lists, settings, and located errors', asy
   assert.throws(() => parseConfig('preserve = x\ncolour = blue\nbackend = iptables\njunk\n', 'c'), (e: Error) =>
     e.message === "c:2: unknown setting 'colour' (known: preserve, docker-socket, backend)\nc:3: backend must be auto, nft or legacy, not 'iptables'\nc:4: expected 'key = value' (at 'junk')");
 });
+
+test('shapes without a moby capture: SCTP CHECKSUM, encrypted overlay, IPv6 loopback-published DROP', () => {
+  const live = parseRuleset(
+    '*filter\n:INPUT ACCEPT [0:0]\n:DOCKER - [0:0]\n-A INPUT -p udp -m udp --dport 4789 -m u32 --u32 "0x0>>0x16&0x3c@0xc&0xffffff00=0x10000100" -j DROP\n' +
+      '-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p sctp -m sctp --dport 9000 -j ACCEPT\nCOMMIT\n' +
+      '*mangle\n:POSTROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A POSTROUTING -d 172.17.0.2/32 -p sctp -m sctp --sport 9000 -j CHECKSUM --checksum-fill\n' +
+      '-A POSTROUTING -d 10.5.0.0/16 -p sctp -j CHECKSUM --checksum-fill\n' +
+      '-A OUTPUT -p udp -m udp --dport 4789 -m u32 --u32 "0x0>>0x16&0x3c@0xc&0xffffff00=0x10000100" -j MARK --set-xmark 0xd0c4e3/0xffffffff\nCOMMIT\n',
+    { file: 'live', family: 'ipv4' },
+  ).ruleset;
+  const facts = learnDockerFacts({ live: [live] });
+  const cls = classify(live, selectProfiles(), facts);
+  const owner = (table: 'filter' | 'mangle', chain: string, i: number) => {
+    const r = live.tables.get(table)!.chains.get(chain)!.rules[i];
+    return `${verdictOf(cls, table, chain, r).owner}: ${verdictOf(cls, table, chain, r).reason}`;
+  };
+  assert.equal(owner('filter', 'INPUT', 0), 'docker: encrypted overlay (VXLAN 4789) rule of Docker swarm');
+  assert.equal(owner('mangle', 'POSTROUTING', 0), 'docker: SCTP CHECKSUM for a Docker-published sctp port');
+  assert.equal(owner('mangle', 'POSTROUTING', 1), 'user: user rule in built-in chain POSTROUTING', 'not a Docker address: the user\'s');
+  assert.equal(owner('mangle', 'OUTPUT', 0), 'docker: encrypted overlay (VXLAN 4789) rule of Docker swarm');
+
+  const v6 = parseRuleset(
+    '*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d ::1/128 ! -i lo -p tcp -m tcp --dport 8080 -j DROP\n-A PREROUTING -d ::1/128 ! -i lo -p tcp -m tcp --dport 9999 -j DROP\nCOMMIT\n' +
+      '*nat\n:DOCKER - [0:0]\n-A DOCKER ! -s fe80::/10 -d ::1/128 -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd49:efd7:54aa::2]:80\nCOMMIT\n',
+    { file: 'live6', family: 'ipv6' },
+  ).ruleset;
+  const f6 = learnDockerFacts({ live: [v6] });
+  const c6 = classify(v6, selectProfiles(), f6);
+  const pre = v6.tables.get('raw')!.chains.get('PREROUTING')!.rules;
+  assert.equal(verdictOf(c6, 'raw', 'PREROUTING', pre[0]).reason, 'raw DROP guarding port 8080 published on ::1');
+  assert.equal(verdictOf(c6, 'raw', 'PREROUTING', pre[1]).owner, 'user', 'port 9999 is not published by Docker');
+});
