@@ -1,6 +1,8 @@
-// Address helpers shared by the parser's family checks and the lexical normalizer.
-// Pure string work: no resolver, no sockets.
+// Address checks for the parser: is this -s/-d item, or NAT address, of the ruleset's family?
+// (Parsing and printing addresses as iptables does lives in normalize/addr.ts.) Pure string
+// work: no resolver, no sockets.
 import type { Family } from './model.js';
+import { parseV6 } from './normalize/addr.js';
 
 const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
@@ -15,68 +17,13 @@ export function looksIPv4(s: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(s);
 }
 
-/** Parse an IPv6 address into 8 groups; undefined when it is not one. */
-export function parseIPv6(s: string): number[] | undefined {
-  if (!/^[0-9A-Fa-f:.]+$/.test(s) || !s.includes(':')) return undefined;
-  const lastColon = s.lastIndexOf(':');
-  const last = s.slice(lastColon + 1);
-  if (last.includes('.')) {
-    // Embedded IPv4 (::ffff:1.2.3.4): rewrite it as two hex groups.
-    const v4 = parseIPv4(last);
-    if (!v4) return undefined;
-    const hi = ((v4[0] << 8) | v4[1]).toString(16);
-    const lo = ((v4[2] << 8) | v4[3]).toString(16);
-    return parseIPv6(`${s.slice(0, lastColon + 1)}${hi}:${lo}`);
-  }
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const grp = (h: string): number[] | undefined => {
-    if (h === '') return [];
-    const out: number[] = [];
-    for (const g of h.split(':')) {
-      if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = grp(halves[0]);
-  const rest = halves.length === 2 ? grp(halves[1]) : [];
-  if (!head || !rest) return undefined;
-  const total = head.length + rest.length;
-  if (halves.length === 1) return total === 8 ? head : undefined;
-  if (total > 7) return undefined;
-  return [...head, ...new Array<number>(8 - total).fill(0), ...rest];
-}
-
-/** RFC 5952 text of 8 groups, as inet_ntop prints it (IPv4-mapped/compatible forms aside). */
-export function formatIPv6(g: number[]): string {
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLen).join(':');
-}
-
 export type AddressKind = 'ipv4' | 'ipv6' | 'hostname' | 'invalid';
 
 /** What one `-s`/`-d` list item is (mask included). */
 export function addressKind(item: string): AddressKind {
   const slash = item.indexOf('/');
   const addr = slash >= 0 ? item.slice(0, slash) : item;
-  if (addr.includes(':')) return parseIPv6(addr) ? 'ipv6' : 'invalid';
+  if (addr.includes(':')) return parseV6(addr) ? 'ipv6' : 'invalid';
   if (looksIPv4(addr)) return parseIPv4(addr) ? 'ipv4' : 'invalid';
   if (/^\d+$/.test(addr)) return 'ipv4'; // inet_aton accepts a bare number
   if (/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(addr)) return 'hostname';

@@ -1,5 +1,5 @@
 // IPv4/IPv6 prefixes as bigints, to ask "is this container address inside that Docker subnet?".
-import { parseIPv4, parseIPv6 } from './addresses.js';
+import { parseV4, parseV6 } from './normalize/addr.js';
 
 export interface Prefix {
   v6: boolean;
@@ -9,9 +9,9 @@ export interface Prefix {
 }
 
 function toBig(addr: string): { v6: boolean; n: bigint } | undefined {
-  const v4 = parseIPv4(addr);
-  if (v4) return { v6: false, n: BigInt(((v4[0] << 24) >>> 0) + (v4[1] << 16) + (v4[2] << 8) + v4[3]) };
-  const v6 = parseIPv6(addr);
+  const v4 = parseV4(addr);
+  if (v4 !== undefined) return { v6: false, n: BigInt(v4 >>> 0) };
+  const v6 = parseV6(addr);
   if (v6) return { v6: true, n: v6.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n) };
   return undefined;
 }
