@@ -18,7 +18,10 @@ import type { Diagnostic } from './errors.js';
 import { readInput, type Input } from './io/input.js';
 import { readLive, type Live } from './io/live.js';
 import { readDockerApi, DEFAULT_DOCKER_SOCKET } from './io/docker-api.js';
-import type { Backend } from './io/iptables.js';
+import { detectBackend, otherBackendInUse, type Backend } from './io/iptables.js';
+import { canonicalUserPart, type CanonicalMode, type CanonicalResult } from './canonical-form.js';
+
+const familyTool = (f: Family) => (f === 'ipv4' ? 'iptables' : 'ip6tables');
 
 export interface PipelineOptions {
   file?: string;
@@ -27,6 +30,11 @@ export interface PipelineOptions {
   backend?: Backend | 'auto';
   dockerSocket?: string;
   preserve?: string[];
+  /** Bring the user's part to canonical form before merging (plan, apply); merge/explain leave it as written. */
+  canonical?: CanonicalMode;
+  stateDir?: string;
+  /** Operate on this network namespace's firewall (a path such as /run/netns/NAME). */
+  netns?: string;
 }
 
 export interface Pipeline {
@@ -40,16 +48,25 @@ export interface Pipeline {
   liveClass: Classification;
   stripped: StripResult;
   merged: MergeResult;
+  /** How the user's part was brought to canonical form, when it was. */
+  canonical?: CanonicalResult;
   /** Notes on how facts were obtained (Docker API answered or not). */
   notes: string[];
+  /** Warnings about the host (rules in both iptables backends). */
+  warnings: string[];
 }
 
 export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const profiles = selectProfiles(opts.preserve ?? []);
   const input = readInput(opts.file);
-  const { ruleset: user, warnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
-  const live = await readLive({ family: opts.family, backend: opts.backend, liveFrom: opts.liveFrom });
+  const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
+  const live = await readLive({ family: opts.family, backend: opts.backend, liveFrom: opts.liveFrom, netns: opts.netns });
   const notes: string[] = [];
+  const warnings: string[] = [];
+  if (live.backend && !opts.liveFrom && (await otherBackendInUse(opts.family, live.backend, opts.netns))) {
+    const other = live.backend === 'nft' ? 'legacy' : 'nft';
+    warnings.push(`SPLIT BRAIN: the ${other} backend also holds rules (${familyTool(opts.family)}-${other}-save shows them), but this run reads and writes only ${live.backend}. Packets pass through both; decide which backend owns the firewall.`);
+  }
   const api = opts.liveFrom && !opts.dockerSocket ? { why: 'live ruleset from a file: Docker API not asked' } : await readDockerApi(opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
   if (api.why) notes.push(api.why);
   const facts = learnDockerFacts({
@@ -61,7 +78,14 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const userClass = classify(user, profiles, facts);
   const liveClass = classify(live.ruleset, profiles, facts);
   const stripped = strip(user, userClass);
+  let canonical: CanonicalResult | undefined;
+  if (opts.canonical) {
+    const root = process.getuid?.() === 0;
+    const backend = opts.backend && opts.backend !== 'auto' ? opts.backend : (live.backend ?? (root ? await detectBackend(opts.family) : undefined));
+    canonical = await canonicalUserPart(stripped.ruleset, { mode: opts.canonical, family: opts.family, backend, stateDir: opts.stateDir });
+    stripped.ruleset = canonical.ruleset;
+  }
   const merged = merge(stripped, live.ruleset, liveClass, facts);
   if (facts.firewallBackend === 'nftables') notes.push("Docker reports its nftables firewall backend: it puts nothing in iptables");
-  return { input, user, parseWarnings: warnings, live, profiles, facts, userClass, liveClass, stripped, merged, notes };
+  return { input, user, parseWarnings, live, profiles, facts, userClass, liveClass, stripped, merged, canonical, notes, warnings };
 }

@@ -13,19 +13,31 @@ export interface WriteOptions {
 }
 
 export function writeRuleset(rs: Ruleset, opts: WriteOptions = {}): string {
-  const out: string[] = [];
-  for (const table of rs.tables.values()) {
-    if (opts.tables && !opts.tables.includes(table.name)) continue;
-    writeTable(table, out, opts);
-  }
-  return out.length ? out.join('\n') + '\n' : '';
+  return writeRulesetWithSources(rs, opts).text;
 }
 
-export function writeTable(table: Table, out: string[], opts: WriteOptions = {}): void {
+/** The text, and for each of its lines (index = line number - 1) the rule it came from, if any. */
+export function writeRulesetWithSources(rs: Ruleset, opts: WriteOptions = {}): { text: string; rules: Array<Rule | undefined> } {
+  const out: string[] = [];
+  const rules: Array<Rule | undefined> = [];
+  for (const table of rs.tables.values()) {
+    if (opts.tables && !opts.tables.includes(table.name)) continue;
+    writeTable(table, out, opts, rules);
+  }
+  return { text: out.length ? out.join('\n') + '\n' : '', rules };
+}
+
+export function writeTable(table: Table, out: string[], opts: WriteOptions = {}, rules?: Array<Rule | undefined>): void {
   const chains = chainsInSaveOrder(table);
+  const mark = (r?: Rule) => rules && (rules[out.length - 1] = r);
   out.push(`*${table.name}`);
   for (const c of chains) out.push(chainLine(c));
-  for (const c of chains) for (const r of c.rules) out.push(ruleLine(r, opts.counters ?? true));
+  for (const c of chains) {
+    for (const r of c.rules) {
+      out.push(ruleLine(r, opts.counters ?? true));
+      mark(r);
+    }
+  }
   out.push('COMMIT');
 }
 

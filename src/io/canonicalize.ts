@@ -4,9 +4,9 @@
 //
 // Rules using `-m set --match-set NAME` only load when the set exists, so empty sets of the
 // same name (and a type of the right dimension) are created in the namespace first.
-import type { Family, Ruleset } from '../core/model.js';
-import { writeRuleset } from '../core/write.js';
-import { SystemError } from '../errors.js';
+import type { Family, Rule, Ruleset } from '../core/model.js';
+import { writeRulesetWithSources } from '../core/write.js';
+import { SystemError, UserError } from '../errors.js';
 import { restore, save, type Backend } from './iptables.js';
 import { withNetns } from './netns.js';
 import { run } from './run.js';
@@ -44,10 +44,14 @@ const SET_TYPES = ['hash:net', 'hash:net,port', 'hash:ip,port,ip'];
 
 /** Load the ruleset into a fresh namespace and return what iptables-save prints for it. */
 export async function canonicalizeInKernel(rs: Ruleset, backend: Backend, opts: { counters?: boolean } = {}): Promise<string> {
-  const input = writeRuleset(rs);
+  const { text: input, rules } = writeRulesetWithSources(rs);
   return withNetns('canon', async (ns) => {
     await createSets(ipsetsUsed(rs), rs.family, ns.path);
-    await restore(input, { family: rs.family, backend, netns: ns.path, counters: opts.counters });
+    try {
+      await restore(input, { family: rs.family, backend, netns: ns.path, counters: opts.counters });
+    } catch (e) {
+      throw refused(e, rules);
+    }
     const tables = [...rs.tables.keys()];
     const parts: string[] = [];
     for (const t of tables) parts.push(await save({ family: rs.family, backend, netns: ns.path, table: t, counters: opts.counters }));
@@ -55,7 +59,20 @@ export async function canonicalizeInKernel(rs: Ruleset, backend: Backend, opts: 
   });
 }
 
-async function createSets(sets: IpsetRef[], family: Family, netns: string): Promise<void> {
+/** The kernel refused a rule: name it by the user's file and line rather than our input's. */
+export class KernelRefusedError extends UserError {}
+
+function refused(e: unknown, rules: Array<Rule | undefined>): unknown {
+  if (!(e instanceof SystemError)) return e;
+  const m = /Error occurred at line: (\d+)/.exec(e.detail ?? '');
+  const rule = m ? rules[Number(m[1]) - 1] : undefined;
+  const why = (e.detail ?? '').split('\n').find((l) => l.trim() && !/^Error occurred|^Try `/.test(l))?.replace(/^[\w.-]+ v[\d.]+ \([\w_]+\): /, '') ?? e.message;
+  if (!rule?.source) return new KernelRefusedError(`iptables refused the ruleset (loaded into a throwaway network namespace): ${why}`);
+  return new KernelRefusedError(`${rule.source.file}:${rule.source.line}: iptables refused this rule: ${why} (-A ${rule.chain} ${rule.text})`);
+}
+
+/** Create empty ipsets in a namespace so rules naming them load there. */
+export async function createSets(sets: IpsetRef[], family: Family, netns: string): Promise<void> {
   for (const s of sets) {
     const type = SET_TYPES[Math.min(s.dimension, 3) - 1];
     const res = await run('ipset', ['create', s.name, type, 'family', family === 'ipv4' ? 'inet' : 'inet6'], { netns });

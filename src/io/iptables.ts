@@ -19,6 +19,27 @@ export async function detectBackend(family: Family): Promise<Backend> {
   throw new SystemError(`cannot tell the backend of ${bin} from '${res.stdout.trim()}'`);
 }
 
+const versions = new Map<string, string>();
+
+/** `iptables v1.8.9 (nf_tables)` of the given tool set: part of the canonical cache key. */
+export async function toolVersion(family: Family, backend: Backend): Promise<string> {
+  const tool = toolName(family, backend, 'save');
+  if (!versions.has(tool)) {
+    const res = await run(tool, ['--version']);
+    if (res.exitCode !== 0) throw new SystemError(`cannot run '${tool} --version': is iptables (${backend}) installed?`, res.stderr.trim());
+    versions.set(tool, res.stdout.trim());
+  }
+  return versions.get(tool)!;
+}
+
+/** Does the other backend hold any rules or user chains? (Rules in both = split brain.) */
+export async function otherBackendInUse(family: Family, backend: Backend, netns?: string): Promise<boolean> {
+  const other: Backend = backend === 'nft' ? 'legacy' : 'nft';
+  const res = await run(toolName(family, other, 'save'), [], { netns });
+  if (res.exitCode !== 0) return false;
+  return res.stdout.split('\n').some((l) => l.startsWith('-A ') || (l.startsWith(':') && / - \[/.test(l)));
+}
+
 export interface ToolOptions extends RunOptions {
   family: Family;
   backend: Backend;

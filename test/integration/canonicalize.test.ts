@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseRuleset } from '../../src/core/parse.js';
-import { canonicalizeInKernel } from '../../src/io/canonicalize.js';
-import { SystemError } from '../../src/errors.js';
+import { canonicalizeInKernel, KernelRefusedError } from '../../src/io/canonicalize.js';
 import { requireRoot } from '../helpers/root.js';
 import { fixture, fixturesDir, listFiles, withoutComments } from '../helpers/fixtures.js';
 
@@ -92,7 +91,7 @@ for (const backend of BACKENDS) {
     if (!requireRoot(t)) return;
     const { ruleset } = parseRuleset('*filter\n-A INPUT -m nosuchmatch --foo -j ACCEPT\nCOMMIT\n', { file: 'bad', family: 'ipv4' });
     await assert.rejects(canonicalizeInKernel(ruleset, backend), (e: unknown) =>
-      e instanceof SystemError && /restore failed/.test(e.message) && /nosuchmatch/i.test(e.detail ?? ''));
+      e instanceof KernelRefusedError && /^bad:2: iptables refused this rule: .*nosuchmatch.* \(-A INPUT -m nosuchmatch --foo -j ACCEPT\)$/i.test(e.message));
     assert.deepEqual(ourNamespaces(), []);
   });
 }

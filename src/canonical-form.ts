@@ -1,0 +1,134 @@
+// The user's part of the target in canonical form — the text iptables itself would print —
+// so that plan compares like with like and a user writing `-p tcp --dport 22` sees no change
+// when the kernel prints `-p tcp -m tcp --dport 22`.
+//
+// With root, the user's stripped ruleset is loaded into a throwaway network namespace and read
+// back (exact). That costs about one restore, so the result is cached in the state directory,
+// keyed by the text loaded, the family, the backend and the iptables version. Without root
+// (or with --canonical lexical) the offline normalizer is used and says which rules it is
+// unsure of.
+import type { Family, Ruleset, TableName } from './core/model.js';
+import { isKnownTarget } from './core/targets.js';
+import { parseRuleset } from './core/parse.js';
+import { writeRuleset } from './core/write.js';
+import { normalizeRuleset } from './core/normalize.js';
+import { sha256 } from './core/plan.js';
+import { SystemError } from './errors.js';
+import { canonicalizeInKernel } from './io/canonicalize.js';
+import { toolVersion, type Backend } from './io/iptables.js';
+import { readStateFile, writeStateFile } from './io/state.js';
+import { join } from 'node:path';
+
+export type CanonicalMode = 'auto' | 'kernel' | 'lexical';
+
+export interface CanonicalResult {
+  ruleset: Ruleset;
+  method: 'kernel' | 'lexical';
+  /** The backend whose iptables printed the kernel form. */
+  backend?: Backend;
+  cached: boolean;
+  /** Rules the lexical normalizer is unsure of (lexical only). */
+  uncertain: Array<{ line?: number; text: string; reason: string }>;
+  /** Why kernel canonicalization was not used, in auto mode. */
+  fallback?: string;
+}
+
+export interface CanonicalOptions {
+  mode: CanonicalMode;
+  family: Family;
+  backend?: Backend;
+  stateDir?: string;
+}
+
+export async function canonicalUserPart(stripped: Ruleset, opts: CanonicalOptions): Promise<CanonicalResult> {
+  const root = process.getuid?.() === 0;
+  if (opts.mode === 'kernel' || (opts.mode === 'auto' && root && opts.backend)) {
+    if (!opts.backend) throw new SystemError('kernel canonicalization needs the iptables backend (--backend nft|legacy)');
+    try {
+      return await kernel(stripped, opts.backend, opts);
+    } catch (e) {
+      if (opts.mode === 'kernel' || !(e instanceof SystemError) || !/cannot create network namespace/.test(e.message)) throw e;
+      return { ...lexical(stripped), fallback: `no throwaway network namespace (${e.message})` };
+    }
+  }
+  const why = !root ? 'not running as root' : 'no iptables backend to load the rules with';
+  return { ...lexical(stripped), fallback: opts.mode === 'auto' ? why : undefined };
+}
+
+function lexical(stripped: Ruleset): Omit<CanonicalResult, 'fallback'> {
+  const { ruleset, uncertain } = normalizeRuleset(stripped);
+  return {
+    ruleset,
+    method: 'lexical',
+    cached: false,
+    uncertain: uncertain.map((u) => ({ line: u.rule.source?.line, text: `-A ${u.chain} ${u.rule.text}`, reason: u.reason })),
+  };
+}
+
+async function kernel(stripped: Ruleset, backend: Backend, opts: CanonicalOptions): Promise<Omit<CanonicalResult, 'fallback'>> {
+  const { input, stubs } = withStubChains(stripped);
+  const text = writeRuleset(input);
+  const version = await toolVersion(opts.family, backend);
+  const key = sha256(`canonical v1\n${opts.family}\n${backend}\n${version}\n${text}`).slice('sha256:'.length);
+  const dir = opts.stateDir ? join(opts.stateDir, 'cache') : undefined;
+  let out = dir ? readCached(dir, key) : undefined;
+  const cached = out !== undefined;
+  if (out === undefined) {
+    out = await canonicalizeInKernel(input, backend);
+    if (dir) {
+      try {
+        writeStateFile(dir, `canonical-${key}.rules`, out);
+      } catch {
+        // a cache we cannot write only costs time
+      }
+    }
+  }
+  const canon = out.trim() ? parseRuleset(out, { file: 'kernel', family: opts.family }).ruleset : { family: opts.family, tables: new Map() };
+  restoreShape(canon, stripped, stubs);
+  return { ruleset: canon, method: 'kernel', backend, cached, uncertain: [] };
+}
+
+function readCached(dir: string, key: string): string | undefined {
+  try {
+    return readStateFile(dir, `canonical-${key}.rules`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The stripped file may jump to chains it does not declare (its own rules jumping to a chain
+ * an owner keeps, e.g. DOCKER): declare them empty so the namespace accepts the rules.
+ */
+function withStubChains(rs: Ruleset): { input: Ruleset; stubs: Map<TableName, Set<string>> } {
+  const stubs = new Map<TableName, Set<string>>();
+  const input: Ruleset = { family: rs.family, tables: new Map() };
+  for (const t of rs.tables.values()) {
+    const chains = new Map(t.chains);
+    for (const c of t.chains.values()) {
+      for (const r of c.rules) {
+        const to = r.target?.name;
+        if (!to || chains.has(to) || isKnownTarget(to, rs.family)) continue;
+        chains.set(to, { name: to, builtin: false, policy: null, rules: [] });
+        if (!stubs.has(t.name)) stubs.set(t.name, new Set());
+        stubs.get(t.name)!.add(to);
+      }
+    }
+    input.tables.set(t.name, { ...t, chains });
+  }
+  return { input, stubs };
+}
+
+/** Put back what loading changed: undeclared policies stay undeclared, stub chains go. */
+function restoreShape(canon: Ruleset, stripped: Ruleset, stubs: Map<TableName, Set<string>>): void {
+  for (const [name, t] of canon.tables) {
+    const orig = stripped.tables.get(name)!;
+    for (const s of stubs.get(name) ?? []) t.chains.delete(s);
+    for (const c of t.chains.values()) {
+      const o = orig.chains.get(c.name);
+      if (c.builtin) c.policy = o?.policy ?? null;
+      c.counters = o?.counters;
+      c.source = o?.source;
+    }
+  }
+}
