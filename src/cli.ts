@@ -8,7 +8,8 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 import { UserError } from './errors.js';
 import { consoleOutput } from './ui/output.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
+import { VERSION } from './version.js';
 
 interface Global {
   family: Family;
@@ -61,6 +62,25 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
         code = await explainCommand(await pipelineArgs(a, familyOf(a), given), out(a));
       },
     )
+    .command(
+      'plan [file]',
+      'show what apply would change (nothing is changed); exit 0 no changes, 2 changes pending, 1 error',
+      (y) =>
+        stateOptions(pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })))
+          .option('json', { type: 'boolean', description: 'print the plan as JSON (schema: README, "Plan JSON")' })
+          .option('out', { type: 'string', description: 'save the plan (JSON) for apply --plan' })
+          .option('context', { alias: 'U', type: 'number', default: 3, description: 'context lines around each change in the diff' })
+          .option('explain', { type: 'boolean', description: 'list every line stripped from your file, with the reason' })
+          .option('color', { type: 'boolean', description: 'colour the diff (default: on a terminal; --no-color or NO_COLOR turn it off)' })
+          .option('canonical', { choices: ['auto', 'kernel', 'lexical'] as const, default: 'auto' as const, description: 'how rules are compared: kernel (root, throwaway namespace), lexical (offline), auto' }),
+      async (a) => {
+        const { planCommand } = await import('./commands/plan.js');
+        code = await planCommand(
+          { ...(await pipelineArgs(a, familyOf(a), given)), json: a.json, out: a.out, context: a.context, explain: a.explain, color: a.color, canonical: a.canonical, stateDir: a.stateDir },
+          out(a),
+        );
+      },
+    )
     .demandCommand(1, 'Give a command (see --help).')
     .strict()
     .version(VERSION)
@@ -68,7 +88,8 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
     .help()
     .alias('help', 'h')
     .epilog(
-      'Exit status: 0 success (check: valid), 1 error (bad input, no permission, failure).\n' +
+      'Exit status: 0 success (check: valid; plan: no changes), 1 error (bad input, no permission, failure),\n' +
+        '2 plan: changes pending.\n' +
         'Docs: man iptables-safe-restore, or README.md.',
     )
     .wrap(Math.min(100, process.stdout.columns || 100))
@@ -90,6 +111,13 @@ function pipelineOptions<T>(y: Argv<T>) {
     .option('docker-socket', { type: 'string', description: `Docker Engine API socket (default ${'/var/run/docker.sock'}, used when it answers)` })
     .option('preserve', { type: 'string', array: true, description: `also keep another tool's chains: ${profileNames().filter((n) => n !== 'docker').join(', ')}` })
     .option('config', { type: 'string', description: 'configuration file (default /etc/iptables-safe-restore.conf, when present)' });
+}
+
+/** Options of commands that keep state or call iptables-restore. */
+function stateOptions<T>(y: Argv<T>) {
+  return y
+    .option('state-dir', { type: 'string', default: '/var/lib/iptables-safe-restore', description: 'where snapshots, the journal and caches live (0700)' })
+    .option('wait', { alias: 'w', type: 'number', description: 'seconds to wait for the xtables lock (iptables -w)' });
 }
 
 /** Command line over configuration file: options given win; --preserve adds to the file's list. */

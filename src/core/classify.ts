@@ -73,7 +73,7 @@ function ruleVerdict(
     const profile = profiles.find((p) => p.name === cv.owner);
     const defaults = profile?.defaultContents?.(chain.name) ?? [];
     if (chain.rules.length === defaults.length && chain.rules.every((r, i) => r.text === defaults[i])) {
-      return { owner: cv.owner, reason: `${cv.owner}'s default contents of ${chain.name}` };
+      return { owner: cv.owner, reason: `${label(profile, cv.owner)}'s default contents of ${chain.name}` };
     }
     return { owner: USER, reason: `in ${chain.name}: ${cv.owner} creates the chain, its contents are the user's` };
   }

@@ -115,3 +115,41 @@ test('--config adds preserved owners; a missing --config file is an error', asyn
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('plan: exit 2 with changes pending, 0 when in sync, 1 on bad input with a located message', async () => {
+  const { mkdtempSync, writeFileSync, rmSync, statSync, readFileSync: read } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'isr-plan-cli-'));
+  try {
+    const saved = join(repoRoot, 'packaging', 'examples', 'rhel-saved-on-docker-host.rules');
+    const live = join(repoRoot, 'packaging', 'examples', 'live-docker-host.rules');
+    const common = ['--live-from', live, '--canonical', 'lexical', '--state-dir', join(dir, 'state'), '--docker-socket', '/nonexistent/sock'];
+    const out = join(dir, 'plan.json');
+    const r = run(bin4, ['plan', saved, ...common, '--out', out]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stdout, /Changes pending: 6 rules to add, 0 to remove/);
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    const plan = JSON.parse(read(out, 'utf8'));
+    assert.equal(plan.schemaVersion, 1);
+    writeFileSync(join(dir, 'now-live.rules'), plan.target);
+    const same = run(bin4, ['plan', saved, ...common.slice(2), '--live-from', join(dir, 'now-live.rules')]);
+    assert.equal(same.status, 0, same.stdout + same.stderr);
+    const bad = run(bin4, ['plan', fixture('errors', 'missing-commit.rules'), ...common]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /missing-commit.rules:3: table 'filter' opened at line 1 has no COMMIT/);
+    assert.equal(bad.stdout, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('plan output has no colour codes off a terminal; colour rules follow --no-color and NO_COLOR', async () => {
+  const { colorWanted } = await import('../../src/ui/color.js');
+  assert.equal(colorWanted(undefined, true, {}), true);
+  assert.equal(colorWanted(false, true, {}), false);
+  assert.equal(colorWanted(undefined, true, { NO_COLOR: '1' }), false);
+  assert.equal(colorWanted(undefined, false, {}), false);
+  const saved = join(repoRoot, 'packaging', 'examples', 'rhel-saved-on-docker-host.rules');
+  const r = run(bin4, ['plan', saved, '--live-from', join(repoRoot, 'packaging', 'examples', 'live-docker-host.rules'), '--canonical', 'lexical', '--docker-socket', '/nonexistent/sock']);
+  assert.doesNotMatch(r.stdout, /\x1b\[/);
+});

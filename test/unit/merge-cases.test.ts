@@ -62,7 +62,7 @@ test('DOCKER-USER: a file without it, or with only Docker\'s lone RETURN, keeps 
     assert.deepEqual(chainRules(r.out, 'DOCKER-USER'), ['-A DOCKER-USER -i eth9 -j DROP', '-A DOCKER-USER -j RETURN']);
   }
   const lone = run('*filter\n:DOCKER-USER - [0:0]\n-A DOCKER-USER -j RETURN\nCOMMIT\n', live);
-  assert.equal(lone.stripped.stripped.find((s) => s.text === '-j RETURN')?.reason, "docker's default contents of DOCKER-USER");
+  assert.equal(lone.stripped.stripped.find((s) => s.text === '-j RETURN')?.reason, "Docker's default contents of DOCKER-USER");
 });
 
 test('a network removed since the save: its stale rules are stripped, learned from the file itself', () => {
