@@ -110,7 +110,8 @@ function pipelineOptions<T>(y: Argv<T>) {
     .option('backend', { choices: ['auto', 'nft', 'legacy'] as const, default: 'auto' as const, description: 'iptables backend (auto: that of the iptables on PATH)' })
     .option('docker-socket', { type: 'string', description: `Docker Engine API socket (default ${'/var/run/docker.sock'}, used when it answers)` })
     .option('preserve', { type: 'string', array: true, description: `also keep another tool's chains: ${profileNames().filter((n) => n !== 'docker').join(', ')}` })
-    .option('config', { type: 'string', description: 'configuration file (default /etc/iptables-safe-restore.conf, when present)' });
+    .option('config', { type: 'string', description: 'configuration file (default /etc/iptables-safe-restore.conf, when present)' })
+    .option('netns', { type: 'string', description: 'work on the firewall of this network namespace (a name under /run/netns, or a path)' });
 }
 
 /** Options of commands that keep state or call iptables-restore. */
@@ -122,7 +123,7 @@ function stateOptions<T>(y: Argv<T>) {
 
 /** Command line over configuration file: options given win; --preserve adds to the file's list. */
 async function pipelineArgs(
-  a: { file?: string; liveFrom?: string; backend?: 'auto' | 'nft' | 'legacy'; dockerSocket?: string; preserve?: string[]; config?: string },
+  a: { file?: string; liveFrom?: string; backend?: 'auto' | 'nft' | 'legacy'; dockerSocket?: string; preserve?: string[]; config?: string; netns?: string },
   family: Family,
   given: (key: string) => boolean,
 ): Promise<PipelineOptions> {
@@ -135,5 +136,6 @@ async function pipelineArgs(
     backend: given('backend') ? a.backend : (cfg.backend ?? a.backend),
     dockerSocket: a.dockerSocket ?? cfg.dockerSocket,
     preserve: [...(cfg.preserve ?? []), ...(a.preserve ?? [])],
+    netns: a.netns === undefined ? undefined : a.netns.includes('/') ? a.netns : `/run/netns/${a.netns}`,
   };
 }

@@ -59,8 +59,11 @@ export interface Pipeline {
 export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const profiles = selectProfiles(opts.preserve ?? []);
   const input = readInput(opts.file);
+  // iptables-save runs while we parse the user's file (it writes to a file, not a pipe)
+  const livePromise = readLive({ family: opts.family, backend: opts.backend, liveFrom: opts.liveFrom, netns: opts.netns });
+  livePromise.catch(() => {}); // awaited below; parse errors must not leave it unhandled
   const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
-  const live = await readLive({ family: opts.family, backend: opts.backend, liveFrom: opts.liveFrom, netns: opts.netns });
+  const live = await livePromise;
   const notes: string[] = [];
   const warnings: string[] = [];
   if (live.backend && !opts.liveFrom && (await otherBackendInUse(opts.family, live.backend, opts.netns))) {

@@ -113,7 +113,7 @@ function computeKind(tok: string): Kind {
 const targets = new Map<string, RuleTarget>();
 
 /** One frozen target object per (kind, name): rules never modify their target in place. */
-function sharedTarget(kind: 'jump' | 'goto', name: string): RuleTarget {
+export function sharedTarget(kind: 'jump' | 'goto', name: string): RuleTarget {
   const key = kind === 'jump' ? name : `goto ${name}`;
   let t = targets.get(key);
   if (!t) {

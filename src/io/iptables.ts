@@ -1,6 +1,8 @@
 // The iptables tools: which binary for a family and backend, and save / restore / test.
 import type { Family } from '../core/model.js';
 import { SystemError } from '../errors.js';
+import { closeSync, readFileSync, rmSync } from 'node:fs';
+import tmp from 'tmp';
 import { run, type RunOptions } from './run.js';
 
 export type Backend = 'nft' | 'legacy';
@@ -45,13 +47,23 @@ export interface ToolOptions extends RunOptions {
   backend: Backend;
 }
 
-/** iptables-save output with the `#` comment lines removed. */
+/**
+ * iptables-save output with the `#` comment lines removed. The output goes through a
+ * temporary file rather than a pipe: with 100k rules (10 MB) a pipe would stall the tool
+ * whenever we are busy parsing something else, instead of letting both run at once.
+ */
 export async function save(opts: ToolOptions & { counters?: boolean; table?: string }): Promise<string> {
   const args = [...(opts.counters ? ['-c'] : []), ...(opts.table ? ['-t', opts.table] : [])];
   const tool = toolName(opts.family, opts.backend, 'save');
-  const res = await run(tool, args, opts);
-  if (res.exitCode !== 0) throw new SystemError(`${tool} failed (exit ${res.exitCode})${where(opts)}`, res.stderr.trim());
-  return stripComments(res.stdout);
+  const file = tmp.fileSync({ prefix: 'isr-save-', mode: 0o600 });
+  try {
+    closeSync(file.fd);
+    const res = await run(tool, args, { ...opts, stdoutFile: file.name });
+    if (res.exitCode !== 0) throw new SystemError(`${tool} failed (exit ${res.exitCode})${where(opts)}`, res.stderr.trim());
+    return stripComments(readFileSync(file.name, 'utf8'));
+  } finally {
+    rmSync(file.name, { force: true });
+  }
 }
 
 /** iptables-restore with the given input; throws SystemError with iptables' own message on failure. */
@@ -67,6 +79,7 @@ function where(opts: RunOptions): string {
 }
 
 export function stripComments(text: string): string {
+  if (!text.includes('\n#') && !text.startsWith('#')) return text;
   return text
     .split('\n')
     .filter((l) => !l.startsWith('#'))

@@ -23,8 +23,9 @@ export interface Live {
 
 export async function readLive(opts: LiveOptions): Promise<Live> {
   if (opts.liveFrom) {
+    // a saved file may have been edited by hand: check it like any input
     const input = readInput(opts.liveFrom);
-    return { ruleset: parseLiveText(input.text, input.name, opts.family), source: input.name, text: input.text };
+    return { ruleset: parseLiveText(input.text, input.name, opts.family, false), source: input.name, text: input.text };
   }
   const backend = !opts.backend || opts.backend === 'auto' ? await detectBackend(opts.family) : opts.backend;
   let text: string;
@@ -37,11 +38,11 @@ export async function readLive(opts: LiveOptions): Promise<Live> {
     throw e;
   }
   const tool = `${opts.family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`;
-  return { ruleset: parseLiveText(text, tool, opts.family), source: tool, backend, text };
+  return { ruleset: parseLiveText(text, tool, opts.family, true), source: tool, backend, text };
 }
 
 /** An empty save (no tables loaded yet) is a valid live ruleset. */
-function parseLiveText(text: string, name: string, family: Family): Ruleset {
+function parseLiveText(text: string, name: string, family: Family, trusted: boolean): Ruleset {
   if (text.split('\n').every((l) => l.trim() === '' || l.startsWith('#'))) return { family, tables: new Map() };
-  return parseRuleset(text, { file: name, family }).ruleset;
+  return parseRuleset(text, { file: name, family, trusted }).ruleset;
 }

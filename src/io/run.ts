@@ -9,6 +9,8 @@ export interface RunOptions {
   /** Run inside this network namespace (a path such as /run/netns/NAME), via nsenter. */
   netns?: string;
   timeoutMs?: number;
+  /** Send stdout to this file instead of a pipe (the child never waits for us to read). */
+  stdoutFile?: string;
 }
 
 export interface RunResult {
@@ -25,6 +27,7 @@ const execaRunner: Runner = async (file, args, opts) => {
   const [cmd, argv] = opts.netns ? ['nsenter', [`--net=${opts.netns}`, '--', file, ...args]] : [file, [...args]];
   const res = await execa(cmd, argv, {
     input: opts.input ?? '',
+    ...(opts.stdoutFile ? { stdout: { file: opts.stdoutFile } } : {}),
     reject: false,
     stripFinalNewline: false,
     timeout: opts.timeoutMs,

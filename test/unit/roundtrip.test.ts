@@ -38,3 +38,19 @@ test('a hand-written file is written in iptables-save order (built-ins, then use
   const expected = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:Alpha - [0:0]\n:zeta - [0:0]\n-A INPUT -j zeta\n-A OUTPUT -j Alpha\n-A zeta -j RETURN\nCOMMIT\n';
   assert.equal(writeRuleset(parseRuleset(text, { file: 'h', family: 'ipv4' }).ruleset), expected);
 });
+
+test('trusted parsing (kernel-printed text) gives the same rules and targets as the full parser', () => {
+  const differences: string[] = [];
+  for (const { path, family } of captures) {
+    const text = readFileSync(path, 'utf8');
+    if (withoutComments(text).trim() === '') continue;
+    const full = parseRuleset(text, { file: path, family }).ruleset;
+    const fast = parseRuleset(text, { file: path, family, trusted: true }).ruleset;
+    const shape = (rs: typeof full) =>
+      [...rs.tables.values()].flatMap((t) => [...t.chains.values()].flatMap((c) => c.rules.map((r) => `${t.name} ${c.name} ${r.text} → ${r.target?.kind ?? '-'} ${r.target?.name ?? '-'} [${r.args.join('|')}]`)));
+    if (JSON.stringify(shape(full)) !== JSON.stringify(shape(fast)) || writeRuleset(full) !== writeRuleset(fast)) differences.push(relative(fixturesDir, path));
+  }
+  assert.deepEqual(differences, []);
+  const tricky = parseRuleset('*filter\n:X - [0:0]\n-A INPUT -j LOG --log-prefix -j\n-A INPUT -m comment --comment "a -j b" -g X\nCOMMIT\n', { file: 't', family: 'ipv4', trusted: true }).ruleset;
+  assert.deepEqual(tricky.tables.get('filter')!.chains.get('INPUT')!.rules.map((r) => r.target), [{ kind: 'jump', name: 'LOG' }, { kind: 'goto', name: 'X' }]);
+});
