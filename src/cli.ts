@@ -81,6 +81,59 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
         );
       },
     )
+    .command(
+      'apply [file] [file6]',
+      'make the kernel hold the target: only what you own is written, verified, rolled back on failure',
+      (y) =>
+        txOptions(stateOptions(pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })
+          .positional('file6', { type: 'string', description: 'with --family both: the IPv6 file' }))))
+          .option('family', { choices: ['ipv4', 'ipv6', 'both'] as const, description: 'which rulesets (both: FILE is IPv4, FILE6 IPv6, one transaction)' })
+          .option('plan', { type: 'string', description: 'apply a plan saved with plan --out (refused if the live ruleset changed since)' })
+          .option('recover', { type: 'boolean', description: 'first restore the snapshot of an apply that did not finish' }),
+      async (a) => {
+        const { applyCommand } = await import('./commands/apply.js');
+        const base = await pipelineArgs(a, familyOf(a), given);
+        const files = [a.file, a.file6].filter((f): f is string => f !== undefined);
+        code = await applyCommand({ ...base, ...txArgs(a), files: files.length ? files : ['-'], family: a.family ?? familyOf(a), plan: a.plan, recover: a.recover }, out(a));
+      },
+    )
+    .command(
+      'rollback [snapshot]',
+      "restore a snapshot's user-owned parts (default: the newest), merged with the current Docker rules",
+      (y) => txOptions(stateOptions(pipelineOptions(y.positional('snapshot', { type: 'string', description: 'snapshot id (see history)' })))),
+      async (a) => {
+        const { rollbackCommand } = await import('./commands/rollback.js');
+        const base = await pipelineArgs(a, familyOf(a), given);
+        code = await rollbackCommand({ ...base, ...txArgs(a), snapshot: a.snapshot, only: a.ipv4 ? 'ipv4' : a.ipv6 ? 'ipv6' : undefined }, out(a));
+      },
+    )
+    .command(
+      'recover',
+      'if an apply died half-way (crash, power loss), restore the snapshot it took; else nothing (for boot and timers)',
+      (y) => txOptions(stateOptions(pipelineOptions(y))),
+      async (a) => {
+        const { recoverCommand } = await import('./commands/recover.js');
+        const base = await pipelineArgs(a, familyOf(a), given);
+        code = await recoverCommand({ ...base, ...txArgs(a) }, out(a));
+      },
+    )
+    .command(
+      'history',
+      'journal entries and snapshots, newest first',
+      (y) => stateOptions(y).option('json', { type: 'boolean', description: 'as JSON' }),
+      async (a) => {
+        const { historyCommand } = await import('./commands/history.js');
+        code = historyCommand({ stateDir: a.stateDir, json: a.json }, out(a));
+      },
+    )
+    .middleware(async (a) => {
+      const cmd = String(a._[0] ?? '');
+      if (['recover', 'rollback', 'history', 'apply'].includes(cmd)) return;
+      const { readInProgress } = await import('./io/journal.js');
+      const dir = typeof a.stateDir === 'string' ? a.stateDir : '/var/lib/iptables-safe-restore';
+      const u = readInProgress(dir);
+      if (u) process.stderr.write(`${global.prog}: warning: an apply started ${u.time} (pid ${u.pid}) did not finish; run '${global.prog} recover' to restore snapshot ${u.snapshot}\n`);
+    })
     .demandCommand(1, 'Give a command (see --help).')
     .strict()
     .version(VERSION)
@@ -119,6 +172,18 @@ function stateOptions<T>(y: Argv<T>) {
   return y
     .option('state-dir', { type: 'string', default: '/var/lib/iptables-safe-restore', description: 'where snapshots, the journal and caches live (0700)' })
     .option('wait', { alias: 'w', type: 'number', description: 'seconds to wait for the xtables lock (iptables -w)' });
+}
+
+/** Options of commands that change the kernel (apply, rollback, recover). */
+function txOptions<T>(y: Argv<T>) {
+  return y
+    .option('lock-wait', { type: 'number', default: 0, description: "seconds to wait for the tool's lock (0: fail at once, saying who holds it)" })
+    .option('lock-file', { type: 'string', default: '/run/iptables-safe-restore.lock', description: "the tool's lock (flock)" })
+    .option('keep', { type: 'number', default: 20, description: 'how many snapshots to keep' });
+}
+
+function txArgs(a: { stateDir: string; lockWait: number; lockFile: string; keep: number; wait?: number }) {
+  return { stateDir: a.stateDir, lockWait: a.lockWait, lockFile: a.lockFile, keep: a.keep, wait: a.wait };
 }
 
 /** Command line over configuration file: options given win; --preserve adds to the file's list. */

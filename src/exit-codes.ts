@@ -1,19 +1,28 @@
 // Every exit code the tool returns, and the one place errors are mapped to them.
 import { SystemError, UserError } from './errors.js';
+import { LockedError } from './io/lock.js';
 
 export const EXIT = {
-  /** Success; for plan and check: nothing to change / valid. */
+  /** Success: applied; for plan and check: nothing to change / valid. */
   OK: 0,
   /** Bad input, bad options, no permission, or a failure before anything changed. */
   ERROR: 1,
   /** plan: changes are pending. */
   CHANGES: 2,
+  /** apply: nothing to do, the live ruleset already matched. */
+  NOTHING_TO_DO: 3,
+  /** apply: failed after writing, and the host was rolled back to how it was. */
+  ROLLED_BACK: 4,
+  /** apply: failed, and rolling back failed too: the host is in an unknown state. */
+  ROLLBACK_FAILED: 5,
+  /** Another run holds the tool's lock. */
+  LOCKED: 6,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function exitCodeFor(err: unknown): ExitCode {
-  if (err instanceof UserError || err instanceof SystemError) return EXIT.ERROR;
+  if (err instanceof LockedError) return EXIT.LOCKED;
   return EXIT.ERROR;
 }
 

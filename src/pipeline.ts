@@ -25,6 +25,8 @@ const familyTool = (f: Family) => (f === 'ipv4' ? 'iptables' : 'ip6tables');
 
 export interface PipelineOptions {
   file?: string;
+  /** A ruleset given as text instead of a file (a snapshot being rolled back to). */
+  inputText?: { name: string; text: string; tables?: readonly string[] };
   family: Family;
   liveFrom?: string;
   backend?: Backend | 'auto';
@@ -35,6 +37,8 @@ export interface PipelineOptions {
   stateDir?: string;
   /** Operate on this network namespace's firewall (a path such as /run/netns/NAME). */
   netns?: string;
+  /** Seconds to wait for the xtables lock. */
+  wait?: number;
 }
 
 export interface Pipeline {
@@ -58,11 +62,12 @@ export interface Pipeline {
 
 export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const profiles = selectProfiles(opts.preserve ?? []);
-  const input = readInput(opts.file);
+  const input: Input = opts.inputText ? { name: opts.inputText.name, text: opts.inputText.text } : readInput(opts.file);
   // iptables-save runs while we parse the user's file (it writes to a file, not a pipe)
   const livePromise = readLive({ family: opts.family, backend: opts.backend, liveFrom: opts.liveFrom, netns: opts.netns });
   livePromise.catch(() => {}); // awaited below; parse errors must not leave it unhandled
   const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
+  if (opts.inputText?.tables) for (const t of [...user.tables.keys()]) if (!opts.inputText.tables.includes(t)) user.tables.delete(t);
   const live = await livePromise;
   const notes: string[] = [];
   const warnings: string[] = [];

@@ -67,8 +67,9 @@ export async function save(opts: ToolOptions & { counters?: boolean; table?: str
 }
 
 /** iptables-restore with the given input; throws SystemError with iptables' own message on failure. */
-export async function restore(input: string, opts: ToolOptions & { noflush?: boolean; test?: boolean; counters?: boolean }): Promise<void> {
-  const args = ['-w', ...(opts.noflush ? ['--noflush'] : []), ...(opts.test ? ['--test'] : []), ...(opts.counters ? ['--counters'] : [])];
+export async function restore(input: string, opts: ToolOptions & { noflush?: boolean; test?: boolean; counters?: boolean; wait?: number }): Promise<void> {
+  const wait = opts.wait !== undefined ? ['-w', String(opts.wait)] : ['-w'];
+  const args = [...wait, ...(opts.noflush ? ['--noflush'] : []), ...(opts.test ? ['--test'] : []), ...(opts.counters ? ['--counters'] : [])];
   const tool = toolName(opts.family, opts.backend, 'restore');
   const res = await run(tool, args, { ...opts, input });
   if (res.exitCode !== 0) throw new SystemError(`${tool} failed (exit ${res.exitCode})${where(opts)}`, res.stderr.trim());

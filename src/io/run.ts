@@ -57,3 +57,36 @@ export function setRunner(r: Runner): Runner {
 
 /** The real runner, for fakes that delegate some calls. */
 export const realRunner: Runner = execaRunner;
+
+export interface Holder {
+  /** Resolves once the child echoed our probe line back; rejects if it exits first. */
+  ready: Promise<void>;
+  /** Close the child's stdin so it exits. */
+  release(): Promise<void>;
+}
+
+/**
+ * A long-lived child that holds something for us (the flock of lock.ts) until its stdin
+ * closes — which also happens when this process dies, however it dies. The child must echo
+ * its stdin (cat): the probe line coming back says it is running, i.e. holds what it holds.
+ */
+export function spawnHolder(file: string, args: readonly string[]): Holder {
+  const child = execa(file, [...args], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, env: { LC_ALL: 'C' } });
+  const probe = `isr-holder-${process.pid}\n`;
+  let echoed = '';
+  const readyP = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      echoed += d.toString();
+      if (echoed.includes(probe)) resolve();
+    });
+    void child.then((r) => reject(Object.assign(new Error(String(r.stderr ?? '').trim() || `exit ${r.exitCode}`), { exitCode: r.exitCode })));
+  });
+  child.stdin?.write(probe);
+  return {
+    ready: readyP,
+    release: async () => {
+      child.stdin?.end();
+      await child;
+    },
+  };
+}

@@ -1,0 +1,293 @@
+// One apply, as a transaction across tables and address families:
+//
+//   lock → plan each family → nothing to do? done
+//        → validate (our checks, then iptables-restore --noflush --test) → snapshot → journal
+//          "in progress" → write table by table (--noflush, only what the user owns)
+//        → verify: read back, re-merge with whatever Docker holds now, re-apply if Docker
+//          moved meanwhile (bounded) → journal the outcome
+//
+// Any failure after the first write (a table refused, the other family failing, a
+// verification that does not converge, a signal) rolls back: the snapshot's user-owned parts
+// are merged with the *current* Docker rules and written through the same minimal path, then
+// verified. If that fails too, we say so loudly, with the snapshot and the command to restore
+// it by hand, and leave the "in progress" mark for `recover`.
+import { newTable, type Family, type Rule, type Ruleset, type TableName } from '../core/model.js';
+import { isKnownTarget } from '../core/targets.js';
+import { parseRuleset } from '../core/parse.js';
+import { classify, USER, type Classification } from '../core/classify.js';
+import { strip, type StripResult } from '../core/strip.js';
+import { merge } from '../core/merge.js';
+import { learnDockerFacts } from '../core/facts.js';
+import { restoreInputs, type Ownership, type TableWrite } from '../core/restore-input.js';
+import type { OwnerProfile } from '../core/owners/index.js';
+import { sha256 } from '../core/plan.js';
+import { SystemError, UserError } from '../errors.js';
+import { restore, type Backend } from '../io/iptables.js';
+import { readLive } from '../io/live.js';
+import { acquireLock, type Lock } from '../io/lock.js';
+import {
+  appendJournal, clearInProgress, markInProgress, pruneSnapshots, readInProgress, snapshotPath, writeSnapshot,
+  type JournalEntry, type SnapshotMeta,
+} from '../io/journal.js';
+import { buildTarget, type PipelineOptions } from '../pipeline.js';
+import { fault } from './faults.js';
+
+export interface FamilyInput extends PipelineOptions {
+  family: Family;
+}
+
+export interface TransactionOptions {
+  inputs: FamilyInput[];
+  stateDir: string;
+  lockFile: string;
+  lockWait: number;
+  keep: number;
+  /** How many times to re-merge and re-apply when Docker changed its rules meanwhile. */
+  maxAttempts?: number;
+  reason?: string;
+  /** recover: the unfinished apply being undone (its mark is replaced by ours). */
+  resuming?: boolean;
+  now?: () => Date;
+  /** Say what is happening (stderr). */
+  say: (line: string) => void;
+}
+
+export type Outcome =
+  | { result: 'nothing-to-do' }
+  | { result: 'applied'; snapshot: string; summary: string; attempts: number }
+  | { result: 'rolled-back'; snapshot: string; error: string }
+  | { result: 'rollback-failed'; snapshot: string; error: string; rollbackError: string; restoreCommands: string[] };
+
+/** What we know about one family while applying it. */
+interface Work {
+  input: FamilyInput;
+  backend: Backend;
+  profiles: OwnerProfile[];
+  user: StripResult;
+  tables: TableName[];
+  target: Ruleset;
+  liveText: string;
+  writes: TableWrite[];
+}
+
+export class VerifyError extends SystemError {}
+
+export async function runTransaction(o: TransactionOptions): Promise<Outcome> {
+  const now = o.now ?? (() => new Date());
+  const unfinished = readInProgress(o.stateDir);
+  if (unfinished && !o.resuming) {
+    throw new UserError(
+      `an earlier apply did not finish (started ${unfinished.time} by pid ${unfinished.pid}, snapshot ${unfinished.snapshot}): ` +
+        `run 'iptables-safe-restore recover' to restore that snapshot first`,
+    );
+  }
+  const lock: Lock = await acquireLock(o.lockFile, o.lockWait, now);
+  try {
+    return await underLock(o, now);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcome> {
+  const works: Work[] = [];
+  for (const input of o.inputs) works.push(await prepare(input));
+  if (works.every((w) => w.writes.length === 0)) {
+    journal(o, now, 'nothing-to-do', works, undefined, 'the live ruleset already matches');
+    if (o.resuming) clearInProgress(o.stateDir);
+    return { result: 'nothing-to-do' };
+  }
+  for (const w of works) await validate(w);
+
+  const id = snapshotId(now());
+  const meta: SnapshotMeta = { id, time: now().toISOString(), reason: o.reason ?? 'apply', families: {} };
+  for (const w of works) meta.families[w.input.family] = { backend: w.backend, tables: w.tables };
+  writeSnapshot(o.stateDir, meta, Object.fromEntries(works.map((w) => [w.input.family, w.liveText])));
+  pruneSnapshots(o.stateDir, o.keep, [id]);
+  markInProgress(o.stateDir, entry(o, now, 'in-progress', works, id));
+  await fault('after-snapshot');
+
+  const interrupted = trapSignals();
+  let wrote = false;
+  try {
+    let attempts = 0;
+    for (const w of works) {
+      for (const t of w.writes) {
+        interrupted.check();
+        await fault(`before-write:${w.input.family}:${t.table}`);
+        wrote = true;
+        await restore(t.input, { family: w.input.family, backend: w.backend, netns: w.input.netns, noflush: true, wait: w.input.wait });
+        await fault(`after-write:${w.input.family}:${t.table}`);
+      }
+    }
+    interrupted.check();
+    await fault('before-verify');
+    for (const w of works) attempts = Math.max(attempts, await verify(w, o.maxAttempts ?? 4, interrupted.check));
+    const summary = works.map((w) => summarize(w)).join('; ');
+    journal(o, now, 'applied', works, id, summary);
+    clearInProgress(o.stateDir);
+    return { result: 'applied', snapshot: id, summary, attempts };
+  } catch (err) {
+    const error = message(err);
+    if (!wrote) {
+      clearInProgress(o.stateDir);
+      throw err;
+    }
+    o.say(`apply failed: ${error}; rolling back to snapshot ${id}`);
+    try {
+      for (const w of works) await rollbackFamily(w, o.stateDir, id);
+      journal(o, now, 'rolled-back', works, id, undefined, [error]);
+      clearInProgress(o.stateDir);
+      return { result: 'rolled-back', snapshot: id, error };
+    } catch (rbErr) {
+      const rollbackError = message(rbErr);
+      journal(o, now, 'rollback-failed', works, id, undefined, [error, rollbackError]);
+      return { result: 'rollback-failed', snapshot: id, error, rollbackError, restoreCommands: restoreCommands(o.stateDir, id, works) };
+    }
+  } finally {
+    interrupted.release();
+  }
+}
+
+/** Build the target of one family and the writes that reach it. */
+async function prepare(input: FamilyInput): Promise<Work> {
+  const p = await buildTarget({ ...input, canonical: input.canonical ?? 'auto' });
+  if (p.canonical?.method === 'lexical' && p.canonical.uncertain.length) {
+    const u = p.canonical.uncertain[0];
+    throw new UserError(`cannot apply without the kernel's canonical form (${p.canonical.fallback ?? 'lexical mode'}): line ${u.line ?? '?'}: ${u.reason}`);
+  }
+  const backend = p.live.backend ?? p.canonical?.backend;
+  if (!backend) throw new UserError('apply needs the live ruleset from the kernel (not --live-from)');
+  const writes = restoreInputs(p.live.ruleset, p.merged.target, ownership(p.liveClass));
+  return {
+    input, backend, profiles: p.profiles, user: p.stripped, tables: [...p.merged.target.tables.keys()], target: p.merged.target, liveText: p.live.text, writes,
+  };
+}
+
+/** The chains and rules of `live` that the user does not own. */
+export function ownership(cls: Classification): Ownership {
+  const chains = new Map<TableName, Set<string>>();
+  for (const [table, verdicts] of cls.chains) {
+    chains.set(table, new Set([...verdicts].filter(([, v]) => v.owner !== USER && !v.userContent).map(([name]) => name)));
+  }
+  return {
+    ownedChains: (t) => chains.get(t) ?? new Set(),
+    isOwnedRule: (r: Rule) => {
+      const v = cls.rules.get(r);
+      return v !== undefined && v.owner !== USER;
+    },
+  };
+}
+
+/**
+ * Our checks on the target, then iptables' own (--test) on what we would write, before
+ * anything is written. nft's --noflush --test accepts a jump to a missing chain, so the
+ * first check is ours: every jump resolves to a chain the table will have, or a target.
+ */
+async function validate(w: Work): Promise<void> {
+  for (const table of w.target.tables.values()) {
+    for (const chain of table.chains.values()) {
+      for (const r of chain.rules) {
+        const to = r.target?.name;
+        if (to === undefined || table.chains.has(to) || isKnownTarget(to, w.input.family)) continue;
+        const where = r.source ? ` (${r.source.file}:${r.source.line})` : '';
+        throw new UserError(`${table.name}/${chain.name}: a rule jumps to chain ${to}, which would not exist${where}: nothing was changed`);
+      }
+    }
+  }
+  for (const t of w.writes) {
+    try {
+      await restore(t.input, { family: w.input.family, backend: w.backend, netns: w.input.netns, noflush: true, test: true, wait: w.input.wait });
+    } catch (e) {
+      throw new UserError(`iptables-restore --test refused the ${w.input.family} ${t.table} changes: ${message(e)}: nothing was changed`);
+    }
+  }
+}
+
+/**
+ * Read back and compare with the target re-merged with the current owned rules; if Docker
+ * changed its rules meanwhile (a container started), write the difference again. Returns
+ * the number of rounds it took.
+ */
+async function verify(w: Work, maxAttempts: number, check: () => void): Promise<number> {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    check();
+    const live = await readLive({ family: w.input.family, backend: w.backend, netns: w.input.netns });
+    const target = remerge(w.user, live.ruleset, w.profiles);
+    const liveCls = classify(live.ruleset, w.profiles, learnDockerFacts({ live: [live.ruleset], files: [w.user.ruleset] }));
+    const writes = restoreInputs(live.ruleset, target, ownership(liveCls));
+    if (writes.length === 0) return attempt;
+    if (attempt === maxAttempts) break;
+    for (const t of writes) await restore(t.input, { family: w.input.family, backend: w.backend, netns: w.input.netns, noflush: true, wait: w.input.wait });
+  }
+  throw new VerifyError(`${w.input.family}: the live ruleset still differs from the target after ${maxAttempts} rounds (is something else rewriting the user's chains?)`);
+}
+
+function remerge(user: StripResult, live: Ruleset, profiles: OwnerProfile[]): Ruleset {
+  const facts = learnDockerFacts({ live: [live], files: [user.ruleset] });
+  return merge(user, live, classify(live, profiles, facts), facts).target;
+}
+
+/** Put back the snapshot's user-owned parts, merged with the owned rules live now. */
+async function rollbackFamily(w: Work, stateDir: string, id: string): Promise<void> {
+  await fault('during-rollback');
+  const snap = parseRuleset(w.liveText, { file: snapshotPath(stateDir, id, w.input.family), family: w.input.family, trusted: true }).ruleset;
+  for (const t of [...snap.tables.keys()]) if (!w.tables.includes(t)) snap.tables.delete(t);
+  for (const t of w.tables) if (!snap.tables.has(t)) snap.tables.set(t, newTable(t));
+  const live = await readLive({ family: w.input.family, backend: w.backend, netns: w.input.netns });
+  const facts = learnDockerFacts({ live: [live.ruleset], files: [snap] });
+  const user = strip(snap, classify(snap, w.profiles, facts));
+  await verify({ ...w, user }, 3, () => {});
+}
+
+function restoreCommands(stateDir: string, id: string, works: Work[]): string[] {
+  return works.map((w) => `${w.input.family === 'ipv4' ? 'iptables' : 'ip6tables'}-safe-restore rollback ${id} --state-dir ${stateDir}` +
+    `   # or, bypassing this tool: ${w.input.family === 'ipv4' ? 'iptables' : 'ip6tables'}-${w.backend}-restore ${snapshotPath(stateDir, id, w.input.family)}`);
+}
+
+function summarize(w: Work): string {
+  const n = (xs: string[], what: string) => (xs.length ? [`${what} ${xs.join(',')}`] : []);
+  const parts = w.writes.flatMap((t) => [
+    ...n(t.created, `${t.table}: created`), ...n(t.rewritten, `${t.table}: rewrote`), ...n(t.edited, `${t.table}: edited`),
+    ...n(t.deleted, `${t.table}: deleted`), ...t.policies.map((p) => `${t.table}: policy ${p.chain} ${p.policy}`),
+  ]);
+  return `${w.input.family}: ${parts.join('; ') || 'no changes'}`;
+}
+
+function snapshotId(d: Date): string {
+  return `${d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${process.pid}`;
+}
+
+function entry(o: TransactionOptions, now: () => Date, result: JournalEntry['result'], works: Work[], snapshot?: string, summary?: string, errors?: string[]): JournalEntry {
+  const file = works.map((w) => w.input.inputText?.name ?? w.input.file ?? '<stdin>').join(' ');
+  return {
+    time: now().toISOString(), id: snapshot ?? snapshotId(now()), result, user: process.env.SUDO_USER ?? process.env.USER ?? `uid ${process.getuid?.()}`,
+    pid: process.pid, command: process.argv.slice(1).join(' '), file, fileDigest: sha256(file), families: works.map((w) => w.input.family),
+    ...(snapshot ? { snapshot } : {}), ...(summary ? { summary } : {}), ...(errors ? { errors } : {}),
+  };
+}
+
+function journal(o: TransactionOptions, now: () => Date, result: JournalEntry['result'], works: Work[], snapshot?: string, summary?: string, errors?: string[]): void {
+  appendJournal(o.stateDir, entry(o, now, result, works, snapshot, summary, errors));
+}
+
+/** SIGINT/SIGTERM/SIGHUP during the writes: finish the current step, then roll back. */
+function trapSignals(): { check: () => void; release: () => void } {
+  let got: string | undefined;
+  const handler = (sig: NodeJS.Signals) => void (got = sig);
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of sigs) process.on(s, handler);
+  return {
+    check: () => {
+      if (got) throw new SystemError(`interrupted by ${got}`);
+    },
+    release: () => {
+      for (const s of sigs) process.off(s, handler);
+    },
+  };
+}
+
+function message(e: unknown): string {
+  if (e instanceof SystemError && e.detail) return `${e.message}: ${e.detail.split('\n')[0]}`;
+  return e instanceof Error ? e.message : String(e);
+}

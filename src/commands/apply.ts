@@ -1,0 +1,90 @@
+// `apply [FILE] [FILE6]`: make the kernel hold the target, writing only what the user owns,
+// verified, rolled back on any failure (apply/transaction.ts). `--plan SAVED` applies a saved
+// plan only if the live ruleset still has the digest it recorded. Exit codes: exit-codes.ts.
+import { readFileSync } from 'node:fs';
+import type { Family } from '../core/model.js';
+import { liveDigest } from '../core/plan.js';
+import { UserError } from '../errors.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { readLive } from '../io/live.js';
+import { readInProgress } from '../io/journal.js';
+import { runTransaction, type FamilyInput, type Outcome } from '../apply/transaction.js';
+import type { PipelineOptions } from '../pipeline.js';
+import type { PlanJson } from '../ui/plan-report.js';
+import type { Output } from '../ui/output.js';
+import { recoverCommand } from './recover.js';
+
+export interface ApplyOptions extends Omit<PipelineOptions, 'family' | 'file'> {
+  files: string[];
+  family: Family | 'both';
+  plan?: string;
+  recover?: boolean;
+  stateDir: string;
+  lockFile: string;
+  lockWait: number;
+  keep: number;
+}
+
+export class StalePlanError extends UserError {}
+
+export async function applyCommand(o: ApplyOptions, out: Output): Promise<ExitCode> {
+  if (o.recover && readInProgress(o.stateDir)) {
+    const code = await recoverCommand(o, out);
+    if (code !== EXIT.OK) return code;
+  }
+  const inputs = o.plan ? await fromPlan(o) : fromFiles(o);
+  const outcome = await runTransaction({ inputs, stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep, say: (l) => out.warn(l) });
+  return report(outcome, out);
+}
+
+function fromFiles(o: ApplyOptions): FamilyInput[] {
+  const base = { ...o, canonical: o.canonical ?? ('auto' as const) };
+  if (o.family !== 'both') {
+    if (o.files.length > 1) throw new UserError(`one file per family: give --family both for ${o.files.join(' and ')}`);
+    return [{ ...base, family: o.family, file: o.files[0] }];
+  }
+  if (o.files.length !== 2) throw new UserError('--family both needs two files: the IPv4 ruleset, then the IPv6 one');
+  return [{ ...base, family: 'ipv4', file: o.files[0] }, { ...base, family: 'ipv6', file: o.files[1] }];
+}
+
+/** A saved plan, applied only if the live ruleset is still the one it was made against. */
+async function fromPlan(o: ApplyOptions): Promise<FamilyInput[]> {
+  let plan: PlanJson;
+  try {
+    plan = JSON.parse(readFileSync(o.plan!, 'utf8')) as PlanJson;
+  } catch (e) {
+    throw new UserError(`${o.plan}: not a saved plan: ${(e as Error).message}`);
+  }
+  if (plan.schema !== 'iptables-safe-restore/plan' || plan.schemaVersion !== 1) throw new UserError(`${o.plan}: not a saved plan of schema version 1`);
+  const backend = o.backend && o.backend !== 'auto' ? o.backend : (plan.backend ?? undefined);
+  const live = await readLive({ family: plan.family, backend, netns: o.netns });
+  if (liveDigest(live.ruleset, plan.live.tables as never) !== plan.live.digest) {
+    throw new StalePlanError(`${o.plan}: stale: the live ruleset changed since the plan was made (${plan.createdAt}); make a new plan`);
+  }
+  return [{ ...o, family: plan.family, backend: backend ?? 'auto', canonical: 'auto', inputText: { name: `${o.plan} (plan target)`, text: plan.target } }];
+}
+
+export function report(outcome: Outcome, out: Output): ExitCode {
+  switch (outcome.result) {
+    case 'nothing-to-do':
+      out.result('nothing to do: the live ruleset already matches the target');
+      return EXIT.NOTHING_TO_DO;
+    case 'applied':
+      out.result(`applied: ${outcome.summary} (snapshot ${outcome.snapshot}${outcome.attempts > 1 ? `, ${outcome.attempts} rounds: Docker changed its rules meanwhile` : ''})`);
+      return EXIT.OK;
+    case 'rolled-back':
+      out.warn(`FAILED and rolled back to snapshot ${outcome.snapshot}: ${outcome.error}`);
+      out.warn('the firewall is as it was before this run');
+      return EXIT.ROLLED_BACK;
+    case 'rollback-failed':
+      out.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+      out.warn(`APPLY FAILED AND ROLLBACK FAILED: the firewall is in an unknown state.`);
+      out.warn(`  apply error:    ${outcome.error}`);
+      out.warn(`  rollback error: ${outcome.rollbackError}`);
+      out.warn(`  snapshot:       ${outcome.snapshot}`);
+      out.warn('  restore it by hand with:');
+      for (const c of outcome.restoreCommands) out.warn(`    ${c}`);
+      out.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+      return EXIT.ROLLBACK_FAILED;
+  }
+}

@@ -1,0 +1,42 @@
+// `recover` (and `apply --recover`): if an apply died between its first write and its end
+// (SIGKILL, power loss), restore the snapshot it took. For boot and timers: nothing
+// unfinished → says so and exits 0.
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { appendJournal, clearInProgress, readInProgress } from '../io/journal.js';
+import { runTransaction } from '../apply/transaction.js';
+import type { PipelineOptions } from '../pipeline.js';
+import type { Output } from '../ui/output.js';
+import { report } from './apply.js';
+import { snapshotInputs } from './snapshot-input.js';
+
+export interface RecoverOptions extends Omit<PipelineOptions, 'family'> {
+  stateDir: string;
+  lockFile: string;
+  lockWait: number;
+  keep: number;
+  now?: () => Date;
+}
+
+export async function recoverCommand(o: RecoverOptions, out: Output): Promise<ExitCode> {
+  const unfinished = readInProgress(o.stateDir);
+  if (!unfinished) {
+    out.result('nothing to recover: no unfinished apply');
+    return EXIT.OK;
+  }
+  if (!unfinished.snapshot) {
+    clearInProgress(o.stateDir);
+    out.result('an unfinished apply had not written anything yet: nothing to restore');
+    return EXIT.OK;
+  }
+  out.warn(`an apply started ${unfinished.time} (pid ${unfinished.pid}) did not finish: restoring its snapshot ${unfinished.snapshot}`);
+  const { inputs } = snapshotInputs(o.stateDir, unfinished.snapshot, o);
+  const outcome = await runTransaction({
+    inputs, stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep, reason: `recover ${unfinished.snapshot}`, resuming: true, say: (l) => out.warn(l),
+  });
+  const code = report(outcome, out);
+  if (code === EXIT.OK || code === EXIT.NOTHING_TO_DO) {
+    appendJournal(o.stateDir, { ...unfinished, time: (o.now ?? (() => new Date()))().toISOString(), result: 'recovered', summary: `restored snapshot ${unfinished.snapshot}` });
+    return EXIT.OK;
+  }
+  return code;
+}

@@ -1,0 +1,155 @@
+// The minimal `iptables-restore --noflush` input that turns the live ruleset into the target,
+// table by table, writing only what the user owns.
+//
+// Why minimal, and why this shape:
+//  - Owned chains (Docker's DOCKER, DOCKER-FORWARD, …) are never declared, flushed or
+//    rewritten: a change Docker makes to them while we apply is never lost.
+//  - A user chain whose contents change is flushed (-F) and refilled; a new one is created
+//    (-N); one that is gone is flushed first and deleted (-X) last, after every jump to it
+//    has been removed. Chains that do not change are not touched at all.
+//  - A built-in chain that may hold owned rules (FORWARD, nat POSTROUTING, …) is edited
+//    surgically: the user's rules that go are deleted by specification (-D CHAIN spec, which
+//    can only ever match a rule of that text), the new ones inserted at their positions (-I).
+//    Docker's rules in it are never deleted and re-added, so one Docker adds meanwhile
+//    survives; if Docker shifted positions meanwhile, verification sees the user's block out
+//    of place and apply runs again.
+//  - A built-in chain with no owned rules and many user rules to replace is flushed and
+//    refilled (-D by specification costs a scan of the chain per rule on the legacy backend).
+//  - Policies change with -P.
+import { chainsInSaveOrder, type Chain, type Rule, type Ruleset, type Table, type TableName } from './model.js';
+import { diffLines } from './line-diff.js';
+
+export interface Ownership {
+  /** Chains the user does not own (their contents are never written). */
+  ownedChains: (table: TableName) => ReadonlySet<string>;
+  /** Rules of built-in chains that an owner wrote. */
+  isOwnedRule: (rule: Rule) => boolean;
+}
+
+export interface TableWrite {
+  table: TableName;
+  /** The restore input for this table (--noflush). */
+  input: string;
+  created: string[];
+  rewritten: string[];
+  deleted: string[];
+  edited: string[];
+  policies: Array<{ chain: string; policy: string }>;
+}
+
+/** Above this many deletions, a built-in chain without owned rules is flushed and refilled. */
+const SURGICAL_LIMIT = 1000;
+
+const line = (chain: string, r: Rule) => (r.text === '' ? `-A ${chain}` : `-A ${chain} ${r.text}`);
+const spec = (r: Rule) => (r.text === '' ? '' : ` ${r.text}`);
+const sameRules = (a: Chain, b: Chain) => a.rules.length === b.rules.length && a.rules.every((r, i) => r.text === b.rules[i].text);
+
+export function restoreInputs(live: Ruleset, target: Ruleset, own: Ownership): TableWrite[] {
+  const out: TableWrite[] = [];
+  for (const tt of target.tables.values()) {
+    const w = tableWrite(live.tables.get(tt.name), tt, own);
+    if (w) out.push(w);
+  }
+  return out;
+}
+
+function tableWrite(lt: Table | undefined, tt: Table, own: Ownership): TableWrite | undefined {
+  const owned = own.ownedChains(tt.name);
+  const head: string[] = []; // -N, -F, -P
+  const body: string[] = []; // -D, -A, -I
+  const tail: string[] = []; // -X
+  const w: TableWrite = { table: tt.name, input: '', created: [], rewritten: [], deleted: [], edited: [], policies: [] };
+
+  for (const tc of chainsInSaveOrder(tt)) {
+    if (owned.has(tc.name)) continue;
+    const lc = lt?.chains.get(tc.name);
+    if (tc.builtin) {
+      const from = lc?.policy ?? 'ACCEPT';
+      if (tc.policy && tc.policy !== from) {
+        head.push(`-P ${tc.name} ${tc.policy}`);
+        w.policies.push({ chain: tc.name, policy: tc.policy });
+      }
+      if (!lc ? tc.rules.length > 0 : !sameRules(lc, tc)) builtinEdit(lc, tc, own, head, body, w);
+      continue;
+    }
+    if (!lc) {
+      head.push(`-N ${tc.name}`);
+      for (const r of tc.rules) body.push(line(tc.name, r));
+      w.created.push(tc.name);
+    } else if (!sameRules(lc, tc)) {
+      head.push(`-F ${tc.name}`);
+      for (const r of tc.rules) body.push(line(tc.name, r));
+      w.rewritten.push(tc.name);
+    }
+  }
+  for (const lc of lt ? chainsInSaveOrder(lt) : []) {
+    if (lc.builtin || owned.has(lc.name) || tt.chains.has(lc.name)) continue;
+    head.push(`-F ${lc.name}`);
+    tail.push(`-X ${lc.name}`);
+    w.deleted.push(lc.name);
+  }
+  if (head.length + body.length + tail.length === 0) return undefined;
+  w.input = [`*${tt.name}`, ...head, ...body, ...tail, 'COMMIT', ''].join('\n');
+  return w;
+}
+
+/** Edit a built-in chain: surgical where owned rules live, flush + refill otherwise. */
+function builtinEdit(lc: Chain | undefined, tc: Chain, own: Ownership, head: string[], body: string[], w: TableWrite): void {
+  const live = lc?.rules ?? [];
+  const liveUser = live.filter((r) => !own.isOwnedRule(r));
+  const hasOwned = liveUser.length < live.length;
+  const firstUser = tc.rules.findIndex((r) => !own.isOwnedRule(r));
+  const targetUser = tc.rules.filter((r) => !own.isOwnedRule(r));
+  if (!hasOwned && !tc.rules.some((r) => own.isOwnedRule(r)) && liveUser.length > SURGICAL_LIMIT) {
+    head.push(`-F ${tc.name}`);
+    for (const r of tc.rules) body.push(line(tc.name, r));
+    w.rewritten.push(tc.name);
+    return;
+  }
+  // The user's block in the target starts after the owned rules placed above it.
+  const leading = firstUser < 0 ? tc.rules.length : firstUser;
+  let ops = minimalEdit(live, liveUser, targetUser, leading, tc, own);
+  if (!ops) ops = replaceBlock(liveUser, targetUser, leading, tc);
+  body.push(...ops);
+  w.edited.push(tc.name);
+}
+
+/**
+ * Delete the live user rules the target drops and insert the ones it adds, keeping the user
+ * rules that stay. Undefined when that would not give the target's order (user rules out
+ * of place relative to owned ones): then the whole block is replaced.
+ */
+function minimalEdit(live: Rule[], liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain, own: Ownership): string[] | undefined {
+  const runs = diffLines(liveUser.map((r) => r.text), targetUser.map((r) => r.text));
+  const ops: string[] = [];
+  // Simulate the chain: live rules, then each deletion and insertion in turn.
+  const chain = live.map((r) => ({ text: r.text, owned: own.isOwnedRule(r) }));
+  const userEntries = chain.filter((e) => !e.owned); // the live user rules, by identity
+  let k = 0;
+  let lastUserPos = -1; // where the last kept or inserted user rule now stands
+  for (const run of runs) {
+    for (const text of run.lines) {
+      if (run.op === '-') {
+        chain.splice(chain.indexOf(userEntries[k++]), 1);
+        ops.push(`-D ${tc.name}${text === '' ? '' : ' ' + text}`);
+        if (lastUserPos >= chain.length) lastUserPos = chain.length - 1;
+      } else if (run.op === ' ') {
+        lastUserPos = chain.indexOf(userEntries[k++]);
+      } else {
+        const pos = lastUserPos >= 0 ? lastUserPos + 1 : Math.min(leading, chain.length);
+        chain.splice(pos, 0, { text, owned: false });
+        ops.push(`-I ${tc.name} ${pos + 1}${text === '' ? '' : ' ' + text}`);
+        lastUserPos = pos;
+      }
+    }
+  }
+  const ok = chain.length === tc.rules.length && chain.every((r, i) => r.text === tc.rules[i].text);
+  return ok ? ops : undefined;
+}
+
+/** Delete every live user rule and insert the target's user block after the leading owned rules. */
+function replaceBlock(liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain): string[] {
+  const ops = liveUser.map((r) => `-D ${tc.name}${spec(r)}`);
+  targetUser.forEach((r, i) => ops.push(`-I ${tc.name} ${leading + i + 1}${spec(r)}`));
+  return ops;
+}
