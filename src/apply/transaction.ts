@@ -74,15 +74,16 @@ export class VerifyError extends SystemError {}
 
 export async function runTransaction(o: TransactionOptions): Promise<Outcome> {
   const now = o.now ?? (() => new Date());
-  const unfinished = readInProgress(o.stateDir);
-  if (unfinished && !o.resuming) {
-    throw new UserError(
-      `an earlier apply did not finish (started ${unfinished.time} by pid ${unfinished.pid}, snapshot ${unfinished.snapshot}): ` +
-        `run 'iptables-safe-restore recover' to restore that snapshot first`,
-    );
-  }
   const lock: Lock = await acquireLock(o.lockFile, o.lockWait, now);
   try {
+    // Checked under the lock: a mark we find while holding it was left by a run that died.
+    const unfinished = readInProgress(o.stateDir);
+    if (unfinished && !o.resuming) {
+      throw new UserError(
+        `an earlier apply did not finish (started ${unfinished.time} by pid ${unfinished.pid}, snapshot ${unfinished.snapshot}): ` +
+          `run 'iptables-safe-restore recover' to restore that snapshot first`,
+      );
+    }
     return await underLock(o, now);
   } finally {
     await lock.release();
@@ -122,7 +123,7 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
     }
     interrupted.check();
     await fault('before-verify');
-    for (const w of works) attempts = Math.max(attempts, await verify(w, o.maxAttempts ?? 4, interrupted.check));
+    for (const w of works) attempts = Math.max(attempts, await verify(w, o.maxAttempts ?? 8, interrupted.check));
     const summary = works.map((w) => summarize(w)).join('; ');
     journal(o, now, 'applied', works, id, summary);
     clearInProgress(o.stateDir);
@@ -218,6 +219,8 @@ async function verify(w: Work, maxAttempts: number, check: () => void): Promise<
     const writes = restoreInputs(live.ruleset, target, ownership(liveCls));
     if (writes.length === 0) return attempt;
     if (attempt === maxAttempts) break;
+    // Docker is changing its rules right now (containers starting): let the burst settle.
+    if (attempt > 1) await new Promise((r) => setTimeout(r, 25 * attempt));
     for (const t of writes) await restore(t.input, { family: w.input.family, backend: w.backend, netns: w.input.netns, noflush: true, wait: w.input.wait });
   }
   throw new VerifyError(`${w.input.family}: the live ruleset still differs from the target after ${maxAttempts} rounds (is something else rewriting the user's chains?)`);
@@ -237,7 +240,7 @@ async function rollbackFamily(w: Work, stateDir: string, id: string): Promise<vo
   const live = await readLive({ family: w.input.family, backend: w.backend, netns: w.input.netns });
   const facts = learnDockerFacts({ live: [live.ruleset], files: [snap] });
   const user = strip(snap, classify(snap, w.profiles, facts));
-  await verify({ ...w, user }, 3, () => {});
+  await verify({ ...w, user }, 8, () => {});
 }
 
 function restoreCommands(stateDir: string, id: string, works: Work[]): string[] {
