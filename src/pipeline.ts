@@ -71,11 +71,12 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const live = await livePromise;
   const notes: string[] = [];
   const warnings: string[] = [];
-  if (live.backend && !opts.liveFrom && (await otherBackendInUse(opts.family, live.backend, opts.netns))) {
+  const splitBrain = live.backend && !opts.liveFrom ? otherBackendInUse(opts.family, live.backend, opts.netns) : Promise.resolve(false);
+  const api = opts.liveFrom && !opts.dockerSocket ? { why: 'live ruleset from a file: Docker API not asked' } : await readDockerApi(opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
+  if (live.backend && (await splitBrain)) {
     const other = live.backend === 'nft' ? 'legacy' : 'nft';
     warnings.push(`SPLIT BRAIN: the ${other} backend also holds rules (${familyTool(opts.family)}-${other}-save shows them), but this run reads and writes only ${live.backend}. Packets pass through both; decide which backend owns the firewall.`);
   }
-  const api = opts.liveFrom && !opts.dockerSocket ? { why: 'live ruleset from a file: Docker API not asked' } : await readDockerApi(opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
   if (api.why) notes.push(api.why);
   const facts = learnDockerFacts({
     live: [live.ruleset],

@@ -1,11 +1,12 @@
 // Diffing two lists of lines (one chain's rules, live → target), fast whatever the churn.
 //
-// Common prefix and suffix are cut off first. A small middle goes to jsdiff's diffArrays,
-// which gives the shortest edit. A large one would make that O(N·D) search take seconds, so
-// it is split first at anchors — lines that occur once in each list, kept in order by a
-// longest increasing subsequence (patience diff) — and only the small gaps between anchors
-// go to diffArrays; a gap still too large is shown as removed-then-added. The result is
-// always a correct edit script; it is the shortest one whenever the change is small.
+// Common prefix and suffix are cut off first. A tiny middle goes to jsdiff's diffArrays,
+// which gives the shortest edit. Anything larger is first split at anchors — lines that
+// occur once in each list, kept in order by a longest increasing subsequence (patience
+// diff) — and only the gaps between anchors go to diffArrays: its O(N·D) search costs
+// seconds over a ruleset where half the rules changed (measured: 1.0–1.8 s at 100k rules
+// in 200-rule chains), the anchors a few milliseconds. A gap too large for diffArrays is
+// shown as removed-then-added. The result is always a correct edit script.
 import { diffArrays } from 'diff';
 
 export interface Run {
@@ -13,6 +14,7 @@ export interface Run {
   lines: string[];
 }
 
+const TINY = 64;
 const SMALL = 2000;
 
 export function diffLines(a: readonly string[], b: readonly string[]): Run[] {
@@ -40,15 +42,10 @@ function middle(a: string[], b: string[], runs: Run[]): void {
     push(runs, '+', b);
     return;
   }
-  if (a.length + b.length <= SMALL) {
-    const changes = diffArrays(a, b, { maxEditLength: SMALL });
-    if (changes) {
-      for (const c of changes) push(runs, c.added ? '+' : c.removed ? '-' : ' ', c.value);
-      return;
-    }
-  }
+  if (a.length + b.length <= TINY) return myers(a, b, runs);
   const anchors = uniqueAnchors(a, b);
   if (anchors.length === 0) {
+    if (a.length + b.length <= SMALL) return myers(a, b, runs);
     push(runs, '-', a);
     push(runs, '+', b);
     return;
@@ -62,6 +59,16 @@ function middle(a: string[], b: string[], runs: Run[]): void {
     bi = y + 1;
   }
   middleOrReplace(a.slice(ai), b.slice(bi), runs);
+}
+
+function myers(a: string[], b: string[], runs: Run[]): void {
+  const changes = diffArrays(a, b, { maxEditLength: SMALL });
+  if (!changes) {
+    push(runs, '-', a);
+    push(runs, '+', b);
+    return;
+  }
+  for (const c of changes) push(runs, c.added ? '+' : c.removed ? '-' : ' ', c.value);
 }
 
 function middleOrReplace(a: string[], b: string[], runs: Run[]): void {

@@ -16,9 +16,10 @@ export async function detectBackend(family: Family): Promise<Backend> {
   const bin = family === 'ipv4' ? 'iptables' : 'ip6tables';
   const res = await run(bin, ['--version']);
   if (res.exitCode !== 0) throw new SystemError(`cannot run '${bin} --version': is iptables installed?`, res.stderr);
-  if (res.stdout.includes('nf_tables')) return 'nft';
-  if (res.stdout.includes('legacy')) return 'legacy';
-  throw new SystemError(`cannot tell the backend of ${bin} from '${res.stdout.trim()}'`);
+  const backend: Backend | undefined = res.stdout.includes('nf_tables') ? 'nft' : res.stdout.includes('legacy') ? 'legacy' : undefined;
+  if (!backend) throw new SystemError(`cannot tell the backend of ${bin} from '${res.stdout.trim()}'`);
+  versions.set(toolName(family, backend, 'save'), res.stdout.trim()); // the same tool set: no second --version
+  return backend;
 }
 
 const versions = new Map<string, string>();
