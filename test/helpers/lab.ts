@@ -3,7 +3,7 @@
 //
 // Every process is spawned with an argument array (execa), never a shell string. Each Lab has an instance
 // name (ISR_LAB_NAME): two labs with different names never share a namespace, socket, cgroup or data root.
-import { execa, type Result } from 'execa';
+import { execa, type Result, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,20 +71,23 @@ export class Lab {
     if (!/^[a-z0-9][a-z0-9-]{0,15}$/.test(instance)) throw new Error(`bad lab instance name: ${instance}`);
   }
 
-  private run(args: string[], timeoutMs: number, input?: string): Promise<RunResult> {
+  private run(args: string[], timeoutMs: number, input?: string, extraEnv: Record<string, string> = {}): Promise<RunResult> {
     return execa(labScript, args, {
       reject: false,
       timeout: timeoutMs,
       // no stdin unless given: a tool that falls back to reading stdin must not wait forever
       ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
-      env: { ISR_LAB_NAME: this.instance },
+      env: { ...extraEnv, ISR_LAB_NAME: this.instance },
       stripFinalNewline: false,
     }).then(toRun);
   }
 
-  /** docker-lab up ENGINE SCENARIO; throws with docker-lab's own message (engine and step) when it fails. */
-  async up(engine: Engine, scenario: Scenario): Promise<LabEnv> {
-    const r = await this.run(['up', engine, scenario], 240_000);
+  /**
+   * docker-lab up ENGINE SCENARIO; throws with docker-lab's own message (engine and step) when it fails.
+   * liveRestore: dockerd runs with "live-restore": true (needed for restartDaemon to keep the containers).
+   */
+  async up(engine: Engine, scenario: Scenario, opts: { liveRestore?: boolean } = {}): Promise<LabEnv> {
+    const r = await this.run(['up', engine, scenario], 240_000, undefined, { ISR_LAB_LIVE_RESTORE: opts.liveRestore ? '1' : '0' });
     if (r.exitCode !== 0) {
       throw new Error(
         `docker-lab up ${engine} ${scenario} failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}):\n${r.stderr.slice(-4000)}`,
@@ -92,6 +95,38 @@ export class Lab {
     }
     this.env = parseLabEnv(r.stdout);
     return this.env;
+  }
+
+  /**
+   * docker-lab restart-daemon: SIGTERM dockerd, wait, start it again with the same flags. Exit 0: the container
+   * survived and answered again; 3: it survived but did not answer; 1: it did not survive (or another error).
+   * On success this.env is refreshed from the printed lab.env.
+   */
+  async restartDaemon(): Promise<RunResult> {
+    const r = await this.run(['restart-daemon', this.instance], 180_000);
+    if (r.exitCode === 0 || r.exitCode === 3) this.env = parseLabEnv(r.stdout);
+    return r;
+  }
+
+  /** The lab dockerd's socket path (from DOCKER_HOST in lab.env). */
+  dockerSocket(): string {
+    const host = this.env.DOCKER_HOST ?? '';
+    if (!host.startsWith('unix://')) throw new Error(`lab.env has no unix DOCKER_HOST (got '${host}'): is the lab up?`);
+    return host.slice('unix://'.length);
+  }
+
+  /** The engine's own docker CLI against the lab's dockerd (run in the lab host namespace). */
+  docker(args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.exec(['docker', ...args], opts);
+  }
+
+  /**
+   * Start a long-running command in the lab's host namespace and return the running process (execa's
+   * subprocess, reject: false). docker-lab exec ends in exec(2) of nsenter, and nsenter (net only) execs
+   * CMD, so killing the returned process kills CMD. The caller must kill and await it.
+   */
+  background(args: string[]): ResultPromise<{ reject: false; stdin: 'ignore' }> {
+    return execa(labScript, ['exec', ...args], { reject: false, stdin: 'ignore', env: { ISR_LAB_NAME: this.instance } });
   }
 
   /** Tear this instance down (daemons, containers, mounts, cgroups, namespaces). Never throws. */
