@@ -24,7 +24,7 @@ export async function planCommand(opts: PlanOptions, out: Output): Promise<ExitC
   const p = await buildTarget({ ...opts, canonical: opts.canonical ?? 'auto' });
   reportInputSafety(p, out);
   const diff = planDiff(p.live.ruleset, p.merged.target);
-  const report = planReport(p, diff, opts.now ?? new Date());
+  const report = planReport(p, diff, opts.now ?? new Date(), opts.json === true || opts.out !== undefined);
   if (opts.out) writePrivateFile(opts.out, JSON.stringify(report, null, 2) + '\n');
   if (opts.json) out.print(JSON.stringify(report, null, 2) + '\n');
   else out.print(renderPlan(report, diff, { context: opts.context ?? 3, explain: opts.explain ?? false, color: palette(colorWanted(opts.color, process.stdout.isTTY === true)) }));
