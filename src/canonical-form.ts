@@ -65,11 +65,31 @@ function lexical(stripped: Ruleset): Omit<CanonicalResult, 'fallback'> {
   };
 }
 
+/** The cached kernel form of this stripped ruleset, or undefined: no namespace, no restore. */
+export async function cachedCanonical(stripped: Ruleset, opts: CanonicalOptions): Promise<CanonicalResult | undefined> {
+  if (!opts.backend || !opts.stateDir || opts.mode === 'lexical' || process.getuid?.() !== 0) return undefined;
+  const { input, stubs } = withStubChains(stripped);
+  const key = await cacheKey(writeRuleset(input), opts.backend, opts);
+  const out = readCached(join(opts.stateDir, 'cache'), key);
+  if (out === undefined) return undefined;
+  return { ruleset: fromKernelText(out, stripped, stubs, opts.family), method: 'kernel', backend: opts.backend, cached: true, uncertain: [] };
+}
+
+async function cacheKey(text: string, backend: Backend, opts: CanonicalOptions): Promise<string> {
+  const version = await toolVersion(opts.family, backend);
+  return sha256(`canonical v1\n${opts.family}\n${backend}\n${version}\n${text}`).slice('sha256:'.length);
+}
+
+function fromKernelText(out: string, stripped: Ruleset, stubs: Map<TableName, Set<string>>, family: Family): Ruleset {
+  const canon = out.trim() ? parseRuleset(out, { file: 'kernel', family, trusted: true }).ruleset : { family, tables: new Map() };
+  restoreShape(canon, stripped, stubs);
+  return canon;
+}
+
 async function kernel(stripped: Ruleset, backend: Backend, opts: CanonicalOptions): Promise<Omit<CanonicalResult, 'fallback'>> {
   const { input, stubs } = withStubChains(stripped);
   const text = writeRuleset(input);
-  const version = await toolVersion(opts.family, backend);
-  const key = sha256(`canonical v1\n${opts.family}\n${backend}\n${version}\n${text}`).slice('sha256:'.length);
+  const key = await cacheKey(text, backend, opts);
   const dir = opts.stateDir ? join(opts.stateDir, 'cache') : undefined;
   let out = dir ? readCached(dir, key) : undefined;
   const cached = out !== undefined;
@@ -83,9 +103,7 @@ async function kernel(stripped: Ruleset, backend: Backend, opts: CanonicalOption
       }
     }
   }
-  const canon = out.trim() ? parseRuleset(out, { file: 'kernel', family: opts.family, trusted: true }).ruleset : { family: opts.family, tables: new Map() };
-  restoreShape(canon, stripped, stubs);
-  return { ruleset: canon, method: 'kernel', backend, cached, uncertain: [] };
+  return { ruleset: fromKernelText(out, stripped, stubs, opts.family), method: 'kernel', backend, cached, uncertain: [] };
 }
 
 function readCached(dir: string, key: string): string | undefined {

@@ -19,7 +19,7 @@ import { readInput, type Input } from './io/input.js';
 import { readLive, type Live } from './io/live.js';
 import { readDockerApi, DEFAULT_DOCKER_SOCKET } from './io/docker-api.js';
 import { detectBackend, otherBackendInUse, type Backend } from './io/iptables.js';
-import { canonicalUserPart, type CanonicalMode, type CanonicalResult } from './canonical-form.js';
+import { cachedCanonical, canonicalUserPart, type CanonicalMode, type CanonicalResult } from './canonical-form.js';
 
 const familyTool = (f: Family) => (f === 'ipv4' ? 'iptables' : 'ip6tables');
 
@@ -63,11 +63,23 @@ export interface Pipeline {
 export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const profiles = selectProfiles(opts.preserve ?? []);
   const input: Input = opts.inputText ? { name: opts.inputText.name, text: opts.inputText.text } : readInput(opts.file);
+  const root = process.getuid?.() === 0;
+  const backendGiven = opts.backend && opts.backend !== 'auto' ? opts.backend : undefined;
+  const backendHere = backendGiven ?? (!opts.liveFrom || (opts.canonical && root) ? await detectBackend(opts.family) : undefined);
   // iptables-save runs while we parse the user's file (it writes to a file, not a pipe)
-  const livePromise = readLive({ family: opts.family, backend: opts.backend, liveFrom: opts.liveFrom, netns: opts.netns });
+  const livePromise = readLive({ family: opts.family, backend: backendHere ?? opts.backend, liveFrom: opts.liveFrom, netns: opts.netns });
   livePromise.catch(() => {}); // awaited below; parse errors must not leave it unhandled
   const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
   if (opts.inputText?.tables) for (const t of [...user.tables.keys()]) if (!opts.inputText.tables.includes(t)) user.tables.delete(t);
+  // Still while iptables-save runs: guess what will be stripped from what the file alone says
+  // about Docker, and read that canonical form from the cache. Kept only if the real strip,
+  // with the live facts, makes exactly the same decisions.
+  let guess: { stripped: StripResult; canonical?: CanonicalResult } | undefined;
+  if (opts.canonical && backendHere && root) {
+    const fileFacts = learnDockerFacts({ files: [user] });
+    const stripped = strip(user, classify(user, profiles, fileFacts));
+    guess = { stripped, canonical: await cachedCanonical(stripped.ruleset, { mode: opts.canonical, family: opts.family, backend: backendHere, stateDir: opts.stateDir }) };
+  }
   const live = await livePromise;
   const notes: string[] = [];
   const warnings: string[] = [];
@@ -89,12 +101,20 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const stripped = strip(user, userClass);
   let canonical: CanonicalResult | undefined;
   if (opts.canonical) {
-    const root = process.getuid?.() === 0;
-    const backend = opts.backend && opts.backend !== 'auto' ? opts.backend : (live.backend ?? (root ? await detectBackend(opts.family) : undefined));
-    canonical = await canonicalUserPart(stripped.ruleset, { mode: opts.canonical, family: opts.family, backend, stateDir: opts.stateDir });
+    const backend = backendGiven ?? live.backend ?? backendHere;
+    canonical = guess?.canonical && sameStrip(guess.stripped, stripped)
+      ? guess.canonical
+      : await canonicalUserPart(stripped.ruleset, { mode: opts.canonical, family: opts.family, backend, stateDir: opts.stateDir });
     stripped.ruleset = canonical.ruleset;
   }
   const merged = merge(stripped, live.ruleset, liveClass, facts);
   if (facts.firewallBackend === 'nftables') notes.push("Docker reports its nftables firewall backend: it puts nothing in iptables");
   return { input, user, parseWarnings, live, profiles, facts, userClass, liveClass, stripped, merged, canonical, notes, warnings };
+}
+
+/** Did two strips of the same file remove exactly the same lines, and keep the same user-content chains? */
+function sameStrip(a: StripResult, b: StripResult): boolean {
+  const key = (s: StripResult) =>
+    JSON.stringify([s.stripped.map((x) => `${x.table}/${x.chain}/${x.line ?? ''}/${x.text ?? ''}`), [...s.userContentChains].map(([t, c]) => [t, [...c].sort()])]);
+  return key(a) === key(b);
 }

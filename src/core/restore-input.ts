@@ -4,9 +4,10 @@
 // Why minimal, and why this shape:
 //  - Owned chains (Docker's DOCKER, DOCKER-FORWARD, …) are never declared, flushed or
 //    rewritten: a change Docker makes to them while we apply is never lost.
-//  - A user chain whose contents change is flushed (-F) and refilled; a new one is created
-//    (-N); one that is gone is flushed first and deleted (-X) last, after every jump to it
-//    has been removed. Chains that do not change are not touched at all.
+//  - A user chain where a few rules change gets just those deleted and inserted; one that
+//    changes a lot is flushed (-F) and refilled; a new one is created (-N); one that is gone
+//    is flushed first and deleted (-X) last, after every jump to it has been removed. Chains
+//    that do not change are not touched at all.
 //  - A built-in chain that may hold owned rules (FORWARD, nat POSTROUTING, …) is edited
 //    surgically: the user's rules that go are deleted by specification (-D CHAIN spec, which
 //    can only ever match a rule of that text), the new ones inserted at their positions (-I).
@@ -77,9 +78,15 @@ function tableWrite(lt: Table | undefined, tt: Table, own: Ownership): TableWrit
       for (const r of tc.rules) body.push(line(tc.name, r));
       w.created.push(tc.name);
     } else if (!sameRules(lc, tc)) {
-      head.push(`-F ${tc.name}`);
-      for (const r of tc.rules) body.push(line(tc.name, r));
-      w.rewritten.push(tc.name);
+      const ops = fewEdits(lc, tc, own);
+      if (ops) {
+        body.push(...ops);
+        w.edited.push(tc.name);
+      } else {
+        head.push(`-F ${tc.name}`);
+        for (const r of tc.rules) body.push(line(tc.name, r));
+        w.rewritten.push(tc.name);
+      }
     }
   }
   for (const lc of lt ? chainsInSaveOrder(lt) : []) {
@@ -91,6 +98,17 @@ function tableWrite(lt: Table | undefined, tt: Table, own: Ownership): TableWrit
   if (head.length + body.length + tail.length === 0) return undefined;
   w.input = [`*${tt.name}`, ...head, ...body, ...tail, 'COMMIT', ''].join('\n');
   return w;
+}
+
+/**
+ * A user chain where a few rules change (a 1% change spread over a large ruleset touches
+ * most chains): delete and insert just those. Undefined when a flush and refill is simpler.
+ */
+function fewEdits(lc: Chain, tc: Chain, own: Ownership): string[] | undefined {
+  const runs = diffLines(lc.rules.map((r) => r.text), tc.rules.map((r) => r.text));
+  const edits = runs.filter((r) => r.op !== ' ').reduce((n, r) => n + r.lines.length, 0);
+  if (edits > Math.max(8, tc.rules.length / 4)) return undefined;
+  return minimalEdit(lc.rules, lc.rules, tc.rules, 0, tc, own, runs);
 }
 
 /** Edit a built-in chain: surgical where owned rules live, flush + refill otherwise. */
@@ -119,8 +137,10 @@ function builtinEdit(lc: Chain | undefined, tc: Chain, own: Ownership, head: str
  * rules that stay. Undefined when that would not give the target's order (user rules out
  * of place relative to owned ones): then the whole block is replaced.
  */
-function minimalEdit(live: Rule[], liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain, own: Ownership): string[] | undefined {
-  const runs = diffLines(liveUser.map((r) => r.text), targetUser.map((r) => r.text));
+function minimalEdit(
+  live: Rule[], liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain, own: Ownership,
+  runs = diffLines(liveUser.map((r) => r.text), targetUser.map((r) => r.text)),
+): string[] | undefined {
   const ops: string[] = [];
   // Simulate the chain: live rules, then each deletion and insertion in turn.
   const chain = live.map((r) => ({ text: r.text, owned: own.isOwnedRule(r) }));

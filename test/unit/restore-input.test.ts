@@ -70,13 +70,18 @@ test('replaying the input over live gives the target, for a user file against ev
   }
 });
 
-test('nothing to do gives no input; a one-rule change in a user chain rewrites only that chain', () => {
+test('nothing to do gives no input; a one-rule change in a user chain edits only that rule of that chain', () => {
   const live = '*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A INPUT -j B\n-A A -j ACCEPT\n-A B -j DROP\nCOMMIT\n';
   const same = setup(live, live);
   assert.deepEqual(restoreInputs(same.live, same.target, same.own), []);
   const one = setup(live.replace('-A B -j DROP', '-A B -j REJECT --reject-with icmp-port-unreachable'), live);
   const w = restoreInputs(one.live, one.target, one.own);
-  assert.deepEqual(w.map((x) => x.input), ['*filter\n-F B\n-A B -j REJECT --reject-with icmp-port-unreachable\nCOMMIT\n']);
+  assert.deepEqual(w.map((x) => x.input), ['*filter\n-D B -j DROP\n-I B 1 -j REJECT --reject-with icmp-port-unreachable\nCOMMIT\n']);
+  const many = setup(live.replace('-A B -j DROP', '-A B -j REJECT --reject-with icmp-port-unreachable').replace('-A A -j ACCEPT', Array.from({ length: 20 }, (_, i) => `-A A -s 10.0.0.${i}/32 -j ACCEPT`).join('\n')), live);
+  const [m] = restoreInputs(many.live, many.target, many.own);
+  assert.match(m.input, /^-F A$/m, 'a chain that changes a lot is flushed and refilled');
+  assert.deepEqual(m.rewritten, ['A']);
+  assert.deepEqual(m.edited, ['B']);
 });
 
 test("FORWARD with Docker's rules is edited surgically: Docker's rules are never deleted", () => {
