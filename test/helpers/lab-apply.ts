@@ -26,13 +26,16 @@ export const NOTHING_TO_DO = 3;
 /**
  * `iptables-safe-restore apply FILE` (or ip6tables-) against the lab's host namespace and dockerd.
  *
- * ISR_LAB_APPLY_BREAK=plain-restore replaces it by a plain `iptables-restore FILE` in the lab host namespace
- * (exit code passed through): a deliberate sabotage to show the lab tests fail when the tool's work is not done.
+ * Deliberate sabotage, to show the lab tests fail when the tool's work is not done right:
+ *  ISR_LAB_APPLY_BREAK=plain-restore: a plain `iptables-restore FILE` in the lab host namespace instead
+ *    (its exit code passed through): Docker's rules are flushed;
+ *  ISR_LAB_APPLY_BREAK=noop: nothing is written, exit 0: the user's file is not enforced.
  */
 export async function apply(ctx: ToolContext, family: Family, file: string): Promise<RunResult> {
-  if (process.env.ISR_LAB_APPLY_BREAK === 'plain-restore') {
-    return ctx.lab.exec([family === 'ipv4' ? 'iptables-restore' : 'ip6tables-restore', file]);
-  }
+  const sabotage = process.env.ISR_LAB_APPLY_BREAK;
+  if (sabotage === 'plain-restore') return ctx.lab.exec([family === 'ipv4' ? 'iptables-restore' : 'ip6tables-restore', file]);
+  if (sabotage === 'noop') return { exitCode: APPLIED, stdout: 'sabotage: nothing applied', stderr: '', timedOut: false };
+  if (sabotage) throw new Error(`ISR_LAB_APPLY_BREAK: unknown sabotage '${sabotage}' (plain-restore, noop)`);
   return runTool(ctx, family, ['apply', file, '--lock-file', ctx.lockFile]);
 }
 

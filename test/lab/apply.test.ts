@@ -26,8 +26,8 @@
 // is created and removed; afterwards every running container's published port answers from the client and
 // `plan` exits 0.
 //
-// ISR_LAB_APPLY_BREAK=plain-restore runs plain iptables-restore instead of the tool (see
-// test/helpers/lab-apply.ts): every case here must then fail.
+// ISR_LAB_APPLY_BREAK=plain-restore (plain iptables-restore instead of the tool) or =noop (apply writes
+// nothing, exit 0) sabotages the tool on purpose (test/helpers/lab-apply.ts): every case here must then fail.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -285,6 +285,7 @@ async function churnCase(t: TestContext, engine: Engine): Promise<void> {
 
     const codes: Array<number | undefined> = [];
     const applyTimes: number[] = [];
+    let raced = 0; // applies whose verification saw Docker change its rules meanwhile (re-merged, re-applied)
     let opsDuring = 0;
     const opsAtStart = ops.length;
     let last = RHEL.ipv4;
@@ -294,6 +295,7 @@ async function churnCase(t: TestContext, engine: Engine): Promise<void> {
       const r = await apply(ctx, 'ipv4', last);
       applyTimes.push(Date.now() - t0);
       codes.push(r.exitCode);
+      if (/rounds: Docker changed its rules meanwhile/.test(r.stdout + r.stderr)) raced++;
       if (r.exitCode !== APPLIED) t.diagnostic(`apply #${k} (${last}): ${said(r)}`);
     }
     opsDuring = ops.length - opsAtStart;
@@ -302,7 +304,7 @@ async function churnCase(t: TestContext, engine: Engine): Promise<void> {
     churn = undefined;
     t.diagnostic(
       `${engine}: ${CHURN_APPLIES} applies (${applyTimes.map((ms) => ms).join(', ')} ms), ` +
-        `${opsDuring} docker operations during them (${ops.length} in all)`,
+        `${opsDuring} docker operations during them (${ops.length} in all); ${raced} applies re-merged because Docker changed its rules meanwhile`,
     );
     assert.deepEqual(failures, [], 'every docker operation of the churn succeeded');
     assert.deepEqual(codes, codes.map(() => APPLIED), 'every apply under churn applied (exit 0)');
