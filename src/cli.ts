@@ -130,6 +130,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       const cmd = String(a._[0] ?? '');
       if (['recover', 'rollback', 'history', 'apply'].includes(cmd)) return;
       const { readInProgress } = await import('./io/journal.js');
+      const { pidAlive } = await import('./io/run.js');
       const dir = typeof a.stateDir === 'string' ? a.stateDir : '/var/lib/iptables-safe-restore';
       const u = readInProgress(dir);
       if (u && !pidAlive(u.pid)) process.stderr.write(`${global.prog}: warning: an apply started ${u.time} (pid ${u.pid}) did not finish; run '${global.prog} recover' to restore snapshot ${u.snapshot}\n`);
@@ -156,14 +157,6 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
 
 export class UsageError extends UserError {}
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Options shared by every command that reads the live ruleset. */
 function pipelineOptions<T>(y: Argv<T>) {

@@ -2,7 +2,7 @@
 // behind by a crashed run can be recognised and removed (its pid no longer exists).
 import { readdirSync } from 'node:fs';
 import { SystemError } from '../errors.js';
-import { run } from './run.js';
+import { pidAlive, run } from './run.js';
 
 const PREFIX = 'isr-';
 let counter = 0;
@@ -50,13 +50,4 @@ export async function sweepStaleNetns(): Promise<string[]> {
   });
   for (const name of stale) await run('ip', ['netns', 'delete', name]);
   return stale;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
