@@ -130,7 +130,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       const cmd = String(a._[0] ?? '');
       if (['recover', 'rollback', 'history', 'apply'].includes(cmd)) return;
       const { readInProgress } = await import('./io/journal.js');
-      const { pidAlive } = await import('./io/run.js');
+      const { pidAlive } = await import('./io/pid.js');
       const dir = typeof a.stateDir === 'string' ? a.stateDir : '/var/lib/iptables-safe-restore';
       const u = readInProgress(dir);
       if (u && !pidAlive(u.pid)) process.stderr.write(`${global.prog}: warning: an apply started ${u.time} (pid ${u.pid}) did not finish; run '${global.prog} recover' to restore snapshot ${u.snapshot}\n`);

@@ -2,7 +2,8 @@
 // behind by a crashed run can be recognised and removed (its pid no longer exists).
 import { readdirSync } from 'node:fs';
 import { SystemError } from '../errors.js';
-import { pidAlive, run } from './run.js';
+import { run } from './run.js';
+import { pidAlive } from './pid.js';
 
 const PREFIX = 'isr-';
 let counter = 0;

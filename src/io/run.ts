@@ -91,12 +91,3 @@ export function spawnHolder(file: string, args: readonly string[]): Holder {
   };
 }
 
-/** Is a process with this pid running (ours or another user's)? */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
