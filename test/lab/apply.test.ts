@@ -3,7 +3,7 @@
 // restart dockerd" would (the oracle), also while containers and networks come and go.
 //
 // For every engine (20.10, 26, 28) × every lab scenario (default-bridge, user-bridge, internal, noicc,
-// ipv6, noproxy), in one lab instance ("apply") brought up with live-restore:
+// ipv6, noproxy), in a lab instance of this process's own ("apply-PID") brought up with live-restore:
 //  1. Before: the published port answers from the client namespace (internal: the container answers from the
 //     lab host namespace), and so does an extra port (EXTRA_PORT, busybox httpd in the lab host namespace)
 //     that the RHEL file does not open: nothing else in the lab rejects it.
@@ -23,8 +23,9 @@
 // Churn (engines in ISR_LAB_CHURN_ENGINES, default "28,20.10"; default-bridge): 16 applies alternating
 // between the RHEL file and a variant with one more INPUT rule (so each has work to do, exit 0 every time)
 // while containers with published ports are started and removed and a network (with a published container)
-// is created and removed; afterwards every running container's published port answers from the client and
-// `plan` exits 0.
+// is created and removed; meanwhile the lab's first container (isr-web, port 18080) is fetched from the client
+// over and over and must answer every time (the writes are atomic: no moment without Docker's FORWARD rules);
+// afterwards every running container's published port answers from the client and `plan` exits 0.
 //
 // ISR_LAB_APPLY_BREAK=plain-restore (plain iptables-restore instead of the tool) or =noop (apply writes
 // nothing, exit 0) sabotages the tool on purpose (test/helpers/lab-apply.ts): every case here must then fail.
@@ -41,7 +42,9 @@ import {
 } from '../helpers/lab-apply.js';
 import type { Family } from '../../src/core/model.js';
 
-const lab = new Lab('apply');
+// An instance of this process's own: the machine may run the lab suite twice at once (two checkouts or
+// sessions), and `docker-lab up` first tears down whatever runs under the same instance name.
+const lab = new Lab(`apply-${process.pid}`);
 const RHEL: Record<Family, string> = { ipv4: fixture('rhel-iptables-services.rules'), ipv6: fixture('rhel-ip6tables-services.rules') };
 const PROBE: Record<Family, string> = { ipv4: fixture('oracle', 'probe.v4.rules'), ipv6: fixture('oracle', 'probe.v6.rules') };
 const FAMILIES: Family[] = ['ipv4', 'ipv6'];
@@ -211,7 +214,7 @@ async function oneCase(t: TestContext, engine: Engine, scenario: Scenario): Prom
     t.diagnostic(`${engine} ${scenario}: ${s} s including up and down`);
     timings.push(`${engine} ${scenario}: ${s} s`);
   }
-  assert.equal(down.exitCode, 0, `docker-lab down apply: ${down.stderr}`);
+  assert.equal(down.exitCode, 0, `docker-lab down ${lab.instance}: ${down.stderr}`);
 }
 
 test('apply in the lab under churn: containers and networks come and go while apply runs', { timeout: 1_200_000 }, async (t) => {
@@ -283,6 +286,17 @@ async function churnCase(t: TestContext, engine: Engine): Promise<void> {
       }
     })();
 
+    // The published port of the lab's own container, fetched without pause while the applies run.
+    let probing = true;
+    const probes = { ok: 0, failed: [] as string[] };
+    const prober = (async () => {
+      while (probing) {
+        const r = await lab.httpGet('client', `http://${env.HOST_IP}:${env.PORT}/`);
+        if (r.ok) probes.ok++;
+        else probes.failed.push(`${new Date().toISOString()} ${got(r)}`);
+      }
+    })();
+
     const codes: Array<number | undefined> = [];
     const applyTimes: number[] = [];
     let raced = 0; // applies whose verification saw Docker change its rules meanwhile (re-merged, re-applied)
@@ -299,6 +313,8 @@ async function churnCase(t: TestContext, engine: Engine): Promise<void> {
       if (r.exitCode !== APPLIED) t.diagnostic(`apply #${k} (${last}): ${said(r)}`);
     }
     opsDuring = ops.length - opsAtStart;
+    probing = false;
+    await prober;
     stop = true;
     await churn;
     churn = undefined;
@@ -306,6 +322,9 @@ async function churnCase(t: TestContext, engine: Engine): Promise<void> {
       `${engine}: ${CHURN_APPLIES} applies (${applyTimes.map((ms) => ms).join(', ')} ms), ` +
         `${opsDuring} docker operations during them (${ops.length} in all); ${raced} applies re-merged because Docker changed its rules meanwhile`,
     );
+    t.diagnostic(`${engine}: the published port ${env.PORT} answered ${probes.ok} times during the applies, failed ${probes.failed.length} times`);
+    assert.deepEqual(probes.failed, [], `the published port ${env.PORT} answered the client all through the applies`);
+    assert.ok(probes.ok >= 5, `the published port was fetched during the applies (${probes.ok} times)`);
     assert.deepEqual(failures, [], 'every docker operation of the churn succeeded');
     assert.deepEqual(codes, codes.map(() => APPLIED), 'every apply under churn applied (exit 0)');
     assert.ok(opsDuring >= 8, `the churn really overlapped the applies (${opsDuring} docker operations during them)`);
@@ -337,5 +356,5 @@ async function churnCase(t: TestContext, engine: Engine): Promise<void> {
     t.diagnostic(`churn ${engine}: ${s} s including up and down`);
     timings.push(`churn ${engine}: ${s} s`);
   }
-  assert.equal(down.exitCode, 0, `docker-lab down apply: ${down.stderr}`);
+  assert.equal(down.exitCode, 0, `docker-lab down ${lab.instance}: ${down.stderr}`);
 }
