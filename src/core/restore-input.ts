@@ -126,7 +126,8 @@ function builtinEdit(lc: Chain | undefined, tc: Chain, own: Ownership, head: str
   }
   // The user's block in the target starts after the owned rules placed above it.
   const leading = firstUser < 0 ? tc.rules.length : firstUser;
-  let ops = minimalEdit(live, liveUser, targetUser, leading, tc, own);
+  let ops = nothingOwnedAfter(live, own) && nothingOwnedAfter(tc.rules, own) ? tailRewrite(liveUser, targetUser, tc) : undefined;
+  ops ??= minimalEdit(live, liveUser, targetUser, leading, tc, own);
   if (!ops) ops = replaceBlock(liveUser, targetUser, leading, tc);
   body.push(...ops);
   w.edited.push(tc.name);
@@ -165,6 +166,32 @@ function minimalEdit(
   }
   const ok = chain.length === tc.rules.length && chain.every((r, i) => r.text === tc.rules[i].text);
   return ok ? ops : undefined;
+}
+
+/** True when no owned rule stands after the chain's last user rule (Docker only inserts there). */
+function nothingOwnedAfter(rules: Rule[], own: Ownership): boolean {
+  let lastUser = -1;
+  rules.forEach((r, i) => {
+    if (!own.isOwnedRule(r)) lastUser = i;
+  });
+  // no user rule at all: the (empty) block is at the end
+  return lastUser < 0 || rules.slice(lastUser + 1).every((r) => !own.isOwnedRule(r));
+}
+
+/**
+ * Where the user's block ends the chain (FORWARD: Docker inserts its rules at the top), edit
+ * without positions: delete the live block's changed tail by specification and append the
+ * target's tail with -A. Docker inserting or deleting at the top meanwhile then cannot
+ * misplace anything. Undefined when a rule of the tail has the same text as one kept above it
+ * (a deletion by specification would take the wrong one) or the tail is large.
+ */
+function tailRewrite(liveUser: Rule[], targetUser: Rule[], tc: Chain): string[] | undefined {
+  let p = 0;
+  while (p < liveUser.length && p < targetUser.length && liveUser[p].text === targetUser[p].text) p++;
+  const kept = new Set(liveUser.slice(0, p).map((r) => r.text));
+  const gone = liveUser.slice(p);
+  if (gone.length + targetUser.length - p > SURGICAL_LIMIT || gone.some((r) => kept.has(r.text))) return undefined;
+  return [...gone.map((r) => `-D ${tc.name}${spec(r)}`), ...targetUser.slice(p).map((r) => line(tc.name, r))];
 }
 
 /** Delete every live user rule and insert the target's user block after the leading owned rules. */

@@ -90,5 +90,6 @@ test("FORWARD with Docker's rules is edited surgically: Docker's rules are never
   const user = '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -s 203.0.113.8/32 -j DROP\n-A FORWARD -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n';
   const { live, target, own } = setup(user, liveText);
   const [w] = restoreInputs(live, target, own);
-  assert.equal(w.input, '*filter\n-P FORWARD ACCEPT\n-D FORWARD -s 203.0.113.7/32 -j DROP\n-I FORWARD 7 -s 203.0.113.8/32 -j DROP\nCOMMIT\n');
+  // the user's block ends FORWARD: its changed tail is deleted by spec and appended, no positions
+  assert.equal(w.input, '*filter\n-P FORWARD ACCEPT\n-D FORWARD -s 203.0.113.7/32 -j DROP\n-D FORWARD -j REJECT --reject-with icmp-host-prohibited\n-A FORWARD -s 203.0.113.8/32 -j DROP\n-A FORWARD -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n');
 });
