@@ -28,6 +28,8 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 while (Date.now() < end && !existsSync(stopFile)) {
   Atomics.wait(pause, 0, 0, 50); // a container comes or goes every 50 ms, as on a busy host
   n = (n % 40) + 1;
+  // odd sets stay once added (so some of its rules are always left to check); even ones come and go
+  if (present.has(n) && n % 2 === 1) continue;
   if (present.has(n)) {
     for (const r of present.get(n)!) run(['-t', r.table, '-D', r.chain, ...r.spec]);
     present.delete(n);
