@@ -68,6 +68,8 @@ interface Work {
   target: Ruleset;
   liveText: string;
   writes: TableWrite[];
+  /** sha256 of the user's file as read (for the journal). */
+  fileDigest: string;
 }
 
 export class VerifyError extends SystemError {}
@@ -162,6 +164,7 @@ async function prepare(input: FamilyInput): Promise<Work> {
   const writes = restoreInputs(p.live.ruleset, p.merged.target, ownership(p.liveClass));
   return {
     input, backend, profiles: p.profiles, user: p.stripped, tables: [...p.merged.target.tables.keys()], target: p.merged.target, liveText: p.live.text, writes,
+    fileDigest: sha256(p.input.text),
   };
 }
 
@@ -265,7 +268,7 @@ function entry(o: TransactionOptions, now: () => Date, result: JournalEntry['res
   const file = works.map((w) => w.input.inputText?.name ?? w.input.file ?? '<stdin>').join(' ');
   return {
     time: now().toISOString(), id: snapshot ?? snapshotId(now()), result, user: process.env.SUDO_USER ?? process.env.USER ?? `uid ${process.getuid?.()}`,
-    pid: process.pid, command: process.argv.slice(1).join(' '), file, fileDigest: sha256(file), families: works.map((w) => w.input.family),
+    pid: process.pid, command: process.argv.slice(1).join(' '), file, fileDigest: works.map((w) => w.fileDigest).join(' '), families: works.map((w) => w.input.family),
     ...(snapshot ? { snapshot } : {}), ...(summary ? { summary } : {}), ...(errors ? { errors } : {}),
   };
 }

@@ -106,6 +106,8 @@ for (const backend of ['nft', 'legacy'] as const) {
     const h = await e.cli(['history', '--json']);
     const journal = JSON.parse(h.out).journal;
     assert.equal(journal[0].result, 'rolled-back');
+    const { createHash } = await import('node:crypto');
+    assert.equal(journal[0].fileDigest, `sha256:${createHash('sha256').update(readFileSync(e.files.v4)).digest('hex')}`, 'the journal records the hash of the file\'s contents');
     assert.equal(JSON.parse(h.out).unfinished, null);
   });
 
