@@ -2,7 +2,7 @@
 // verified, rolled back on any failure (apply/transaction.ts). `--plan SAVED` applies a saved
 // plan only if the live ruleset still has the digest it recorded. Exit codes: exit-codes.ts.
 import { readFileSync } from 'node:fs';
-import type { Family } from '../core/model.js';
+import type { Family, TableName } from '../core/model.js';
 import { liveDigest } from '../core/plan.js';
 import { UserError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -58,7 +58,7 @@ async function fromPlan(o: ApplyOptions): Promise<FamilyInput[]> {
   if (plan.schema !== 'iptables-safe-restore/plan' || plan.schemaVersion !== 1) throw new UserError(`${o.plan}: not a saved plan of schema version 1`);
   const backend = o.backend && o.backend !== 'auto' ? o.backend : (plan.backend ?? undefined);
   const live = await readLive({ family: plan.family, backend, netns: o.netns });
-  if (liveDigest(live.ruleset, plan.live.tables as never) !== plan.live.digest) {
+  if (liveDigest(live.ruleset, plan.live.tables as TableName[]) !== plan.live.digest) {
     throw new StalePlanError(`${o.plan}: stale: the live ruleset changed since the plan was made (${plan.createdAt}); make a new plan`);
   }
   return [{ ...o, family: plan.family, backend: backend ?? 'auto', canonical: 'auto', inputText: { name: `${o.plan} (plan target)`, text: plan.target } }];
