@@ -107,7 +107,7 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
   for (const w of works) meta.families[w.input.family] = { backend: w.backend, tables: w.tables };
   writeSnapshot(o.stateDir, meta, Object.fromEntries(works.map((w) => [w.input.family, w.liveText])));
   pruneSnapshots(o.stateDir, o.keep, [id]);
-  markInProgress(o.stateDir, entry(o, now, 'in-progress', works, id));
+  markInProgress(o.stateDir, entry(now, 'in-progress', works, id));
   await fault('after-snapshot');
 
   const interrupted = trapSignals();
@@ -264,7 +264,7 @@ function snapshotId(d: Date): string {
   return `${d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${process.pid}`;
 }
 
-function entry(o: TransactionOptions, now: () => Date, result: JournalEntry['result'], works: Work[], snapshot?: string, summary?: string, errors?: string[]): JournalEntry {
+function entry(now: () => Date, result: JournalEntry['result'], works: Work[], snapshot?: string, summary?: string, errors?: string[]): JournalEntry {
   const file = works.map((w) => w.input.inputText?.name ?? w.input.file ?? '<stdin>').join(' ');
   return {
     time: now().toISOString(), id: snapshot ?? snapshotId(now()), result, user: process.env.SUDO_USER ?? process.env.USER ?? `uid ${process.getuid?.()}`,
@@ -274,7 +274,7 @@ function entry(o: TransactionOptions, now: () => Date, result: JournalEntry['res
 }
 
 function journal(o: TransactionOptions, now: () => Date, result: JournalEntry['result'], works: Work[], snapshot?: string, summary?: string, errors?: string[]): void {
-  appendJournal(o.stateDir, entry(o, now, result, works, snapshot, summary, errors));
+  appendJournal(o.stateDir, entry(now, result, works, snapshot, summary, errors));
 }
 
 /** SIGINT/SIGTERM/SIGHUP during the writes: finish the current step, then roll back. */
