@@ -11,7 +11,8 @@
 //    (owners that insert, e.g. Docker's FORWARD jumps) or below them (owners that append,
 //    e.g. Docker's hairpin MASQUERADE), as the owner's profile says.
 //  - Policies come from the file; a built-in chain the file does not declare keeps its live policy.
-import { BUILTIN_CHAINS, newRuleset, newTable, type Chain, type Rule, type Ruleset, type TableName } from './model.js';
+import { BUILTIN_CHAINS, newRuleset, newTable, type Chain, type Family, type Rule, type Ruleset, type TableName } from './model.js';
+import { isKnownTarget } from './targets.js';
 import { USER, verdictOf, type Classification } from './classify.js';
 import type { StripResult } from './strip.js';
 import type { DockerFacts } from './facts.js';
@@ -70,7 +71,7 @@ export function merge(user: StripResult, live: Ruleset, liveCls: Classification,
       if (uc.builtin || t.chains.has(uc.name)) continue;
       t.chains.set(uc.name, { ...uc });
     }
-    danglingJumps(t.chains, ut.name, warnings);
+    danglingJumps(t.chains, ut.name, target.family, warnings);
   }
 
   const ownedLive = preserved.length > 0;
@@ -79,21 +80,15 @@ export function merge(user: StripResult, live: Ruleset, liveCls: Classification,
   return { target, preserved, warnings, notes };
 }
 
-function danglingJumps(chains: Map<string, Chain>, table: TableName, warnings: string[]): void {
+/** A rule whose jump target is neither a chain the table will have nor a target extension. */
+function danglingJumps(chains: Map<string, Chain>, table: TableName, family: Family, warnings: string[]): void {
   for (const c of chains.values()) {
     for (const r of c.rules) {
       const to = r.target?.name;
-      if (to && /^[A-Z]/.test(to) === false && !chains.has(to)) continue;
-      if (to && !chains.has(to) && isUserChainName(to, r)) {
-        warnings.push(`${table}/${c.name}: a rule jumps to chain ${to}, which is not live and not in your file (line ${r.source?.line ?? '?'})`);
-      }
+      if (to === undefined || chains.has(to) || isKnownTarget(to, family)) continue;
+      warnings.push(`${table}/${c.name}: a rule jumps to chain ${to}, which is not live and not in your file (line ${r.source?.line ?? '?'})`);
     }
   }
-}
-
-/** A jump target that was a chain when the rule was parsed (not a target extension). */
-function isUserChainName(name: string, r: Rule): boolean {
-  return r.source !== undefined && !/^(ACCEPT|DROP|RETURN|QUEUE|REJECT|LOG|[A-Z]+)$/.test(name) ? true : /-/.test(name) && name.startsWith('DOCKER');
 }
 
 const DROPPING = new Set(['DROP', 'REJECT']);
