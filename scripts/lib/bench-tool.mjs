@@ -6,23 +6,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateRuleset } from './generate.mjs';
+import { generateRuleset, median, withChurn } from './generate.mjs';
 
 const BIN = new URL('../../bin/iptables-safe-restore', import.meta.url).pathname;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Run a command under GNU time: wall seconds and peak RSS in MiB. */
 function timed(argv, input) {
   const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], { input, maxBuffer: 1 << 30 });
   const last = String(r.stderr).trim().split('\n').pop().split(' ');
   return { s: Number(last[0]), mib: Number(last[1]) / 1024, status: r.status, stderr: String(r.stderr) };
-}
-
-/** A user file that differs from `live` in `churn` of its user rules. */
-function changed(live, churn) {
-  let k = 0;
-  const every = Math.max(1, Math.round(1 / churn));
-  return live.split('\n').map((l) => (l.startsWith('-A USER-') && k++ % every === 0 ? l.replace(/-j (ACCEPT|DROP)$/, (m) => (m.endsWith('ACCEPT') ? '-j DROP' : '-j ACCEPT')) : l)).join('\n');
 }
 
 export function benchTool({ sizes, runs, backends }) {
@@ -33,7 +25,7 @@ export function benchTool({ sizes, runs, backends }) {
     for (const backend of backends) {
       for (const size of sizes) {
         const live = generateRuleset({ rules: size, seed: 3 });
-        const user = changed(live, 0.01);
+        const user = withChurn(live, 0.01);
         const liveFile = join(dir, 'live.rules');
         const userFile = join(dir, 'user.rules');
         writeFileSync(liveFile, live);

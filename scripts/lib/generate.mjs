@@ -60,3 +60,15 @@ export function countRules(text) {
   for (const line of text.split('\n')) if (line.startsWith('-A ')) k++;
   return k;
 }
+
+/** The same ruleset with `churn` (0..1) of its user rules' verdicts flipped: a user's edited file. */
+export function withChurn(text, churn) {
+  let k = 0;
+  const every = Math.max(1, Math.round(1 / churn));
+  return text
+    .split('\n')
+    .map((l) => (l.startsWith('-A USER-') && k++ % every === 0 ? l.replace(/-j (ACCEPT|DROP)$/, (m) => (m.endsWith('ACCEPT') ? '-j DROP' : '-j ACCEPT')) : l))
+    .join('\n');
+}
+
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
