@@ -1,6 +1,9 @@
 // The one place that runs processes. Everything that execs goes through `run`, always with an
 // argument array (never a shell string). Tests replace the runner with a fake that records
-// calls or fails on purpose (`setRunner`).
+// calls or fails on purpose (`setRunner`). Two long-lived kinds: a holder (the lock's flock,
+// dies with us) and a detached child (the confirmation watchdog, outlives us).
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 
 export interface RunOptions {
@@ -91,3 +94,40 @@ export function spawnHolder(file: string, args: readonly string[]): Holder {
   };
 }
 
+
+export interface Detached {
+  pid: number;
+  /** Resolves with the line the child wrote on fd 3 once ready; rejects if it exits, fails or is silent. */
+  ready: Promise<string>;
+}
+
+/**
+ * A child that outlives us, out of reach of our terminal: a session of its own (setsid, so no
+ * controlling terminal and no SIGHUP when ours hangs up), stdin /dev/null, stdout and stderr
+ * to `logFd`. It says it is ready by writing one line on fd 3 (a pipe) and closing it; after
+ * that nothing ties it to us, and our event loop does not wait for it.
+ */
+export function spawnDetached(file: string, args: readonly string[], opts: { logFd: number; readyTimeoutMs: number }): Detached {
+  const child = spawn(file, [...args], { detached: true, stdio: ['ignore', opts.logFd, opts.logFd, 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const pipe = child.stdio[3] as Readable;
+  const ready = new Promise<string>((resolve, reject) => {
+    let said = '';
+    const end = (err?: Error) => {
+      clearTimeout(timer);
+      pipe.destroy();
+      child.removeAllListeners();
+      child.unref();
+      if (err) reject(err);
+      else resolve(said.trim());
+    };
+    const timer = setTimeout(() => end(new Error(`not ready after ${opts.readyTimeoutMs} ms`)), opts.readyTimeoutMs);
+    pipe.on('data', (d: Buffer) => {
+      said += d.toString();
+      if (said.includes('\n')) end();
+    });
+    pipe.on('error', () => {});
+    child.once('error', (e) => end(e));
+    child.once('exit', (code, signal) => end(new Error(`exited (${signal ?? `code ${code}`}) before it was ready`)));
+  });
+  return { pid: child.pid ?? 0, ready };
+}
