@@ -37,3 +37,6 @@ export class SystemError extends Error {
 
 /** The operation needs root (or CAP_NET_ADMIN) and we do not have it. */
 export class PermissionError extends UserError {}
+
+/** A change is awaiting confirmation (apply --confirm): a command that would change the kernel refuses. */
+export class PendingConfirmationError extends UserError {}

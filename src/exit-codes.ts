@@ -1,5 +1,5 @@
 // Every exit code the tool returns, and the one place errors are mapped to them.
-import { SystemError, UserError } from './errors.js';
+import { PendingConfirmationError, SystemError, UserError } from './errors.js';
 import { LockedError } from './io/lock.js';
 
 export const EXIT = {
@@ -17,12 +17,19 @@ export const EXIT = {
   ROLLBACK_FAILED: 5,
   /** Another run holds the tool's lock. */
   LOCKED: 6,
+  /** apply/rollback refused: a change is awaiting confirmation (apply --confirm); confirm --status: one is. */
+  PENDING_CONFIRMATION: 8,
+  /** confirm: nothing is awaiting confirmation. */
+  NOTHING_PENDING: 9,
+  /** confirm: too late, the change was rolled back; apply --confirm at a terminal: not confirmed, rolled back. */
+  NOT_CONFIRMED: 10,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof LockedError) return EXIT.LOCKED;
+  if (err instanceof PendingConfirmationError) return EXIT.PENDING_CONFIRMATION;
   return EXIT.ERROR;
 }
 

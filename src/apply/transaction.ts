@@ -26,7 +26,7 @@ import { restore, type Backend } from '../io/iptables.js';
 import { readLive } from '../io/live.js';
 import { acquireLock, type Lock } from '../io/lock.js';
 import {
-  appendJournal, clearInProgress, markInProgress, pruneSnapshots, readInProgress, snapshotPath, writeSnapshot,
+  appendJournal, clearInProgress, currentUser, markInProgress, pruneSnapshots, readInProgress, snapshotPath, writeSnapshot,
   type JournalEntry, type SnapshotMeta,
 } from '../io/journal.js';
 import { buildTarget, type PipelineOptions } from '../pipeline.js';
@@ -50,6 +50,15 @@ export interface TransactionOptions {
   now?: () => Date;
   /** Say what is happening (stderr). */
   say: (line: string) => void;
+  /** Under the lock, before anything is read: refuse, or settle what stands in the way (a pending confirmation). */
+  guard?: () => Promise<void>;
+  /**
+   * Under the lock, once the writes are verified: arm what must watch them (the confirmation
+   * watchdog, apply/confirm.ts). Throwing rolls the writes back. Returns fields for the journal.
+   */
+  onApplied?: (snapshot: string) => Promise<Partial<JournalEntry> | void>;
+  /** Under the lock, with the outcome: record what follows from it (a pending confirmation settled). */
+  settle?: (outcome: Outcome) => void;
 }
 
 export type Outcome =
@@ -86,7 +95,10 @@ export async function runTransaction(o: TransactionOptions): Promise<Outcome> {
           `run 'iptables-safe-restore recover' to restore that snapshot first`,
       );
     }
-    return await underLock(o, now);
+    await o.guard?.();
+    const outcome = await underLock(o, now);
+    o.settle?.(outcome);
+    return outcome;
   } finally {
     await lock.release();
   }
@@ -126,8 +138,9 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
     interrupted.check();
     await fault('before-verify');
     for (const w of works) attempts = Math.max(attempts, await verify(w, o.maxAttempts ?? 8, interrupted.check));
+    const extra = (await o.onApplied?.(id)) ?? {};
     const summary = works.map((w) => summarize(w)).join('; ');
-    journal(o, now, 'applied', works, id, summary);
+    appendJournal(o.stateDir, { ...entry(now, 'applied', works, id, summary), ...extra });
     clearInProgress(o.stateDir);
     return { result: 'applied', snapshot: id, summary, attempts };
   } catch (err) {
@@ -267,7 +280,7 @@ function snapshotId(d: Date): string {
 function entry(now: () => Date, result: JournalEntry['result'], works: Work[], snapshot?: string, summary?: string, errors?: string[]): JournalEntry {
   const file = works.map((w) => w.input.inputText?.name ?? w.input.file ?? '<stdin>').join(' ');
   return {
-    time: now().toISOString(), id: snapshot ?? snapshotId(now()), result, user: process.env.SUDO_USER ?? process.env.USER ?? `uid ${process.getuid?.()}`,
+    time: now().toISOString(), id: snapshot ?? snapshotId(now()), result, user: currentUser(),
     pid: process.pid, command: process.argv.slice(1).join(' '), file, fileDigest: works.map((w) => w.fileDigest).join(' '), families: works.map((w) => w.input.family),
     ...(snapshot ? { snapshot } : {}), ...(summary ? { summary } : {}), ...(errors ? { errors } : {}),
   };

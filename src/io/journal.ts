@@ -6,6 +6,7 @@
 //   in-progress.json                        present only between an apply's first write and
 //                                           its end: a crash leaves it, and every command
 //                                           that starts reports it
+//   confirm-pending.json                    a change awaiting confirmation (pending.ts)
 //
 // Directories 0700, files 0600, no symlink followed (state.ts, files.ts).
 import { constants, closeSync, fsyncSync, openSync, readdirSync, rmSync, statfsSync, writeSync, lstatSync } from 'node:fs';
@@ -24,7 +25,7 @@ export interface SnapshotMeta {
 export interface JournalEntry {
   time: string;
   id: string;
-  result: 'in-progress' | 'applied' | 'nothing-to-do' | 'rolled-back' | 'rollback-failed' | 'failed' | 'recovered';
+  result: 'in-progress' | 'applied' | 'nothing-to-do' | 'rolled-back' | 'rollback-failed' | 'failed' | 'recovered' | 'confirmed' | 'not-confirmed';
   user: string;
   pid: number;
   command: string;
@@ -34,6 +35,10 @@ export interface JournalEntry {
   snapshot?: string;
   summary?: string;
   errors?: string[];
+  /** apply --confirm: the deadline by which the change had to be confirmed. */
+  confirmBy?: string;
+  /** not-confirmed: how long after the deadline the rollback had finished (ms). */
+  lagMs?: number;
 }
 
 export class NoRoomError extends UserError {}
@@ -112,6 +117,11 @@ export function readJournal(stateDir: string): JournalEntry[] {
       return [];
     }
   });
+}
+
+/** Who runs this command, for the journal: the sudo user, else the login name. */
+export function currentUser(): string {
+  return process.env.SUDO_USER ?? process.env.USER ?? `uid ${process.getuid?.()}`;
 }
 
 export function markInProgress(stateDir: string, entry: JournalEntry): void {
