@@ -22,7 +22,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
   const given = (key: string) => argv.some((x) => x === `--${key}` || x.startsWith(`--${key}=`));
   const familyOf = (a: { ipv4?: boolean; ipv6?: boolean }): Family => (a.ipv6 ? 'ipv6' : a.ipv4 ? 'ipv4' : global.family);
 
-  const parser = yargs(argv)
+  const parser = yargs(argv.map((x) => (x === '--confirm' ? '--confirm=' : x))) // bare --confirm never takes the next word as its value
     .scriptName(global.prog)
     .usage(`$0 <command> [options]\n\nA Docker-safe replacement for ${global.family === 'ipv4' ? 'iptables' : 'ip6tables'}-restore.`)
     .option('ipv4', { alias: '4', type: 'boolean', description: 'IPv4 rules (default for iptables-safe-restore)' })
@@ -85,8 +85,8 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       'apply [file] [file6]',
       'make the kernel hold the target: only what you own is written, verified, rolled back on failure',
       (y) =>
-        txOptions(stateOptions(pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })
-          .positional('file6', { type: 'string', description: 'with --family both: the IPv6 file' }))))
+        confirmOptions(txOptions(stateOptions(pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })
+          .positional('file6', { type: 'string', description: 'with --family both: the IPv6 file' })))))
           .option('family', { choices: ['ipv4', 'ipv6', 'both'] as const, description: 'which rulesets (both: FILE is IPv4, FILE6 IPv6, one transaction)' })
           .option('plan', { type: 'string', description: 'apply a plan saved with plan --out (refused if the live ruleset changed since)' })
           .option('recover', { type: 'boolean', description: 'first restore the snapshot of an apply that did not finish' }),
@@ -94,17 +94,21 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
         const { applyCommand } = await import('./commands/apply.js');
         const base = await pipelineArgs(a, familyOf(a), given);
         const files = [a.file, a.file6].filter((f): f is string => f !== undefined);
-        code = await applyCommand({ ...base, ...txArgs(a), files: files.length ? files : ['-'], family: a.family ?? familyOf(a), plan: a.plan, recover: a.recover }, out(a));
+        code = await applyCommand(
+          { ...base, ...txArgs(a), files: files.length ? files : ['-'], family: a.family ?? familyOf(a), plan: a.plan, recover: a.recover, confirm: a.confirm, force: a.force },
+          out(a),
+        );
       },
     )
     .command(
       'rollback [snapshot]',
       "restore a snapshot's user-owned parts (default: the newest), merged with the current Docker rules",
-      (y) => txOptions(stateOptions(pipelineOptions(y.positional('snapshot', { type: 'string', description: 'snapshot id (see history)' })))),
+      (y) => confirmOptions(txOptions(stateOptions(pipelineOptions(y.positional('snapshot', { type: 'string', description: 'snapshot id (see history)' }))))),
       async (a) => {
         const { rollbackCommand } = await import('./commands/rollback.js');
         const base = await pipelineArgs(a, familyOf(a), given);
-        code = await rollbackCommand({ ...base, ...txArgs(a), snapshot: a.snapshot, only: a.ipv4 ? 'ipv4' : a.ipv6 ? 'ipv6' : undefined }, out(a));
+        const only = a.ipv4 ? 'ipv4' : a.ipv6 ? 'ipv6' : undefined;
+        code = await rollbackCommand({ ...base, ...txArgs(a), snapshot: a.snapshot, only, confirm: a.confirm, force: a.force }, out(a));
       },
     )
     .command(
@@ -118,6 +122,30 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       },
     )
     .command(
+      'confirm',
+      'keep the change awaiting confirmation (apply --confirm); run it from a NEW login: that it works proves the new rules let you in',
+      (y) =>
+        stateOptions(y)
+          .option('status', { type: 'boolean', description: 'show what is awaiting confirmation (exit 8 when something is, 0 when not)' })
+          .option('reject', { type: 'boolean', description: 'roll the pending change back now instead of at its deadline' })
+          .option('json', { type: 'boolean', description: 'with --status: as JSON' })
+          .option('lock-wait', { type: 'number', default: 30, description: "seconds to wait for the tool's lock" })
+          .conflicts('status', 'reject'),
+      async (a) => {
+        const { confirmCommand } = await import('./commands/confirm.js');
+        code = await confirmCommand({ stateDir: a.stateDir, lockWait: a.lockWait, status: a.status, reject: a.reject, json: a.json }, out(a));
+      },
+    )
+    .command(
+      '__watchdog',
+      false, // internal: the process apply --confirm leaves behind
+      (y) => y.option('state-dir', { type: 'string', demandOption: true }).option('token', { type: 'string', demandOption: true }),
+      async (a) => {
+        const { watchdogCommand } = await import('./commands/watchdog.js');
+        code = await watchdogCommand({ stateDir: a.stateDir, token: a.token }, out(a));
+      },
+    )
+    .command(
       'history',
       'journal entries and snapshots, newest first',
       (y) => stateOptions(y).option('json', { type: 'boolean', description: 'as JSON' }),
@@ -128,10 +156,16 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
     )
     .middleware(async (a) => {
       const cmd = String(a._[0] ?? '');
-      if (['recover', 'rollback', 'history', 'apply'].includes(cmd)) return;
+      const dir = typeof a.stateDir === 'string' ? a.stateDir : '/var/lib/iptables-safe-restore';
+      if (['recover', 'rollback', 'apply', 'confirm', '__watchdog'].includes(cmd)) return; // these settle it themselves
+      const { readPending, watched, msLeft } = await import('./io/pending.js');
+      const p = readPending(dir);
+      if (p && (!watched(p) || msLeft(p) < -5000)) {
+        process.stderr.write(`${global.prog}: warning: the change applied ${p.appliedAt} awaits confirmation (deadline ${p.deadline}) but ${watched(p) ? 'its watchdog has not rolled it back' : 'its watchdog is gone'}; run '${global.prog} recover' to roll it back to snapshot ${p.snapshot}\n`);
+      }
+      if (cmd === 'history') return;
       const { readInProgress } = await import('./io/journal.js');
       const { pidAlive } = await import('./io/pid.js');
-      const dir = typeof a.stateDir === 'string' ? a.stateDir : '/var/lib/iptables-safe-restore';
       const u = readInProgress(dir);
       if (u && !pidAlive(u.pid)) process.stderr.write(`${global.prog}: warning: an apply started ${u.time} (pid ${u.pid}) did not finish; run '${global.prog} recover' to restore snapshot ${u.snapshot}\n`);
     })
@@ -143,7 +177,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
     .alias('help', 'h')
     .epilog(
       'Exit status: 0 success (check: valid; plan: no changes), 1 error (bad input, no permission, failure),\n' +
-        '2 plan: changes pending.\n' +
+        '2 plan: changes pending; 8 a change awaits confirmation; 9 confirm: nothing pending; 10 not confirmed: rolled back.\n' +
         'Docs: man iptables-safe-restore, or README.md.',
     )
     .wrap(Math.min(100, process.stdout.columns || 100))
@@ -182,6 +216,13 @@ function txOptions<T>(y: Argv<T>) {
     .option('lock-wait', { type: 'number', default: 0, description: "seconds to wait for the tool's lock (0: fail at once, saying who holds it)" })
     .option('lock-file', { type: 'string', default: '/run/iptables-safe-restore.lock', description: "the tool's lock (flock)" })
     .option('keep', { type: 'number', default: 20, description: 'how many snapshots to keep' });
+}
+
+/** --confirm and --force, for the commands that change the kernel (apply, rollback). */
+function confirmOptions<T>(y: Argv<T>) {
+  return y
+    .option('confirm', { type: 'string', description: 'roll back at the end of DURATION (--confirm=90s; bare: 60s) unless `confirm` runs first, from a new login' })
+    .option('force', { type: 'boolean', description: 'a change awaits confirmation: confirm it, then go on' });
 }
 
 function txArgs(a: { stateDir: string; lockWait: number; lockFile: string; keep: number; wait?: number }) {

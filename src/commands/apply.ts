@@ -1,6 +1,7 @@
 // `apply [FILE] [FILE6]`: make the kernel hold the target, writing only what the user owns,
 // verified, rolled back on any failure (apply/transaction.ts). `--plan SAVED` applies a saved
-// plan only if the live ruleset still has the digest it recorded. Exit codes: exit-codes.ts.
+// plan only if the live ruleset still has the digest it recorded; `--confirm[=DURATION]` rolls
+// it back unless confirmed in time (transact.ts). Exit codes: exit-codes.ts.
 import { readFileSync } from 'node:fs';
 import type { Family, TableName } from '../core/model.js';
 import { liveDigest } from '../core/plan.js';
@@ -8,17 +9,22 @@ import { UserError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { readLive } from '../io/live.js';
 import { readInProgress } from '../io/journal.js';
-import { runTransaction, type FamilyInput, type Outcome } from '../apply/transaction.js';
+import type { FamilyInput, Outcome } from '../apply/transaction.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { PlanJson } from '../ui/plan-report.js';
 import type { Output } from '../ui/output.js';
 import { recoverCommand } from './recover.js';
+import { transact } from './transact.js';
 
 export interface ApplyOptions extends Omit<PipelineOptions, 'family' | 'file'> {
   files: string[];
   family: Family | 'both';
   plan?: string;
   recover?: boolean;
+  /** Roll back unless confirmed within this duration ('' = the default, 60 s). */
+  confirm?: string;
+  /** A change is awaiting confirmation: confirm it, then apply. */
+  force?: boolean;
   stateDir: string;
   lockFile: string;
   lockWait: number;
@@ -32,9 +38,8 @@ export async function applyCommand(o: ApplyOptions, out: Output): Promise<ExitCo
     const code = await recoverCommand(o, out);
     if (code !== EXIT.OK) return code;
   }
-  const inputs = o.plan ? await fromPlan(o) : fromFiles(o);
-  const outcome = await runTransaction({ inputs, stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep, say: (l) => out.warn(l) });
-  return report(outcome, out);
+  const tx = { stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep, say: (l: string) => out.warn(l) };
+  return transact(o, tx, () => (o.plan ? fromPlan(o) : fromFiles(o)), 'apply', out);
 }
 
 function fromFiles(o: ApplyOptions): FamilyInput[] {

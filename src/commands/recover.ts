@@ -1,9 +1,12 @@
 // `recover` (and `apply --recover`): if an apply died between its first write and its end
-// (SIGKILL, power loss), restore the snapshot it took. For boot and timers: nothing
-// unfinished → says so and exits 0.
+// (SIGKILL, power loss), restore the snapshot it took; then, if a change awaiting
+// confirmation has lost its watchdog (the host restarted, or it was killed), roll that change
+// back too, whatever its deadline. For boot and timers: nothing to do → says so, exits 0.
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { appendJournal, clearInProgress, readInProgress } from '../io/journal.js';
+import { appendJournal, clearInProgress, readInProgress, type JournalEntry } from '../io/journal.js';
 import { runTransaction } from '../apply/transaction.js';
+import { describe, rollbackOrphan } from '../apply/confirm.js';
+import { readPending } from '../io/pending.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { Output } from '../ui/output.js';
 import { report } from './apply.js';
@@ -19,10 +22,22 @@ export interface RecoverOptions extends Omit<PipelineOptions, 'family'> {
 
 export async function recoverCommand(o: RecoverOptions, out: Output): Promise<ExitCode> {
   const unfinished = readInProgress(o.stateDir);
-  if (!unfinished) {
-    out.result('nothing to recover: no unfinished apply');
-    return EXIT.OK;
+  if (unfinished) {
+    const code = await recoverUnfinished(unfinished, o, out);
+    if (code !== EXIT.OK) return code;
   }
+  const orphan = await rollbackOrphan(o.stateDir, { lockWait: o.lockWait, say: (l) => out.warn(l) });
+  if (orphan) {
+    const code = report(orphan, out);
+    return code === EXIT.NOTHING_TO_DO ? EXIT.OK : code;
+  }
+  const pending = readPending(o.stateDir);
+  if (pending) out.note(`${describe(pending)}; its watchdog (pid ${pending.watchdogPid}) is alive: left to it`);
+  if (!unfinished) out.result('nothing to recover: no unfinished apply, no unconfirmed change without its watchdog');
+  return EXIT.OK;
+}
+
+async function recoverUnfinished(unfinished: JournalEntry, o: RecoverOptions, out: Output): Promise<ExitCode> {
   if (!unfinished.snapshot) {
     clearInProgress(o.stateDir);
     out.result('an unfinished apply had not written anything yet: nothing to restore');

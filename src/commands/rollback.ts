@@ -1,12 +1,12 @@
 // `rollback [SNAPSHOT]`: put back a snapshot's user-owned parts (default: the newest),
-// merged with the current Docker rules, as a transaction of its own (itself snapshotted).
+// merged with the current Docker rules, as a transaction of its own (itself snapshotted);
+// with --confirm, undone in turn unless confirmed in time (transact.ts).
 import type { Family } from '../core/model.js';
 import type { ExitCode } from '../exit-codes.js';
-import { runTransaction } from '../apply/transaction.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { Output } from '../ui/output.js';
-import { report } from './apply.js';
 import { snapshotInputs } from './snapshot-input.js';
+import { transact } from './transact.js';
 
 export interface RollbackOptions extends Omit<PipelineOptions, 'family'> {
   snapshot?: string;
@@ -15,11 +15,13 @@ export interface RollbackOptions extends Omit<PipelineOptions, 'family'> {
   lockFile: string;
   lockWait: number;
   keep: number;
+  confirm?: string;
+  force?: boolean;
 }
 
 export async function rollbackCommand(o: RollbackOptions, out: Output): Promise<ExitCode> {
   const { id, inputs } = snapshotInputs(o.stateDir, o.snapshot, o, o.only);
   out.note(`rolling back to snapshot ${id}`);
-  const outcome = await runTransaction({ inputs, stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep, reason: `rollback to ${id}`, say: (l) => out.warn(l) });
-  return report(outcome, out);
+  const tx = { stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep, reason: `rollback to ${id}`, say: (l: string) => out.warn(l) };
+  return transact(o, tx, () => inputs, 'rollback', out);
 }

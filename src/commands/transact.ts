@@ -1,0 +1,51 @@
+// A transaction as the commands that change the kernel run it (apply, rollback; later the
+// twin and reconcile), with the rules of apply --confirm around it:
+//
+//   a pending change whose watchdog is gone ──▶ rolled back first (and reported)
+//   a pending change being watched ──▶ refused, exit 8; --force confirms it, then goes on
+//   --confirm[=DURATION] ──▶ once verified, a watchdog is armed (apply/confirm.ts); the
+//                            deadline and the confirm command are printed; a prompt on a
+//                            terminal (confirm-prompt.ts)
+import type { Family } from '../core/model.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { armOnApplied, confirmWindow, refuseWhilePending, rollbackOrphan } from '../apply/confirm.js';
+import { runTransaction, type FamilyInput, type TransactionOptions } from '../apply/transaction.js';
+import type { PendingConfirmation } from '../io/pending.js';
+import type { Output } from '../ui/output.js';
+import { report } from './apply.js';
+import { afterArmed } from './confirm-prompt.js';
+
+export interface ConfirmFlags {
+  /** --confirm: '' when given bare (the default window), else a duration. */
+  confirm?: string;
+  /** --force: confirm a pending change, then go on. */
+  force?: boolean;
+  /** The files read (a ruleset read from the terminal rules out the prompt). */
+  files?: string[];
+  netns?: string;
+  dockerSocket?: string;
+  preserve?: string[];
+  wait?: number;
+}
+
+type Tx = Omit<TransactionOptions, 'inputs' | 'guard' | 'onApplied' | 'settle'>;
+
+export async function transact(flags: ConfirmFlags, tx: Tx, inputs: () => Promise<FamilyInput[]> | FamilyInput[], what: string, out: Output): Promise<ExitCode> {
+  const ms = flags.confirm === undefined ? undefined : confirmWindow(flags.confirm);
+  const orphan = await rollbackOrphan(tx.stateDir, { lockWait: tx.lockWait, say: tx.say });
+  if (orphan) {
+    const code = report(orphan, out);
+    if (code !== EXIT.OK && code !== EXIT.NOTHING_TO_DO) return code;
+  }
+  const ins = await inputs();
+  const families: Family[] = ins.map((i) => i.family);
+  let armed: PendingConfirmation | undefined;
+  const { netns, dockerSocket, preserve, wait } = flags;
+  const onApplied = ms === undefined
+    ? undefined
+    : armOnApplied({ ms, stateDir: tx.stateDir, families, rollback: { netns, dockerSocket, preserve, wait, lockFile: tx.lockFile, keep: tx.keep } }, (p) => (armed = p));
+  const outcome = await runTransaction({ ...tx, inputs: ins, guard: refuseWhilePending(tx.stateDir, { force: flags.force, by: `${what} --force`, say: tx.say }), onApplied });
+  const code = report(outcome, out);
+  if (ms !== undefined && outcome.result === 'nothing-to-do') out.warn('nothing changed: nothing to confirm');
+  return armed && code === EXIT.OK ? afterArmed(armed, { stateDir: tx.stateDir, lockWait: tx.lockWait, files: flags.files }, out) : code;
+}
