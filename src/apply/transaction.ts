@@ -167,6 +167,9 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
 
 /** Build the target of one family and the writes that reach it. */
 async function prepare(input: FamilyInput): Promise<Work> {
+  // a saved ruleset is not what the kernel holds: writes computed against it would be wrong
+  // (as root the canonical form's backend would otherwise let it through, to the host's kernel)
+  if (input.liveFrom) throw new UserError('apply needs the live ruleset from the kernel (not --live-from)');
   const p = await buildTarget({ ...input, canonical: input.canonical ?? 'auto' });
   if (p.canonical?.method === 'lexical' && p.canonical.uncertain.length) {
     const u = p.canonical.uncertain[0];
