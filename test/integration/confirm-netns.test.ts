@@ -10,7 +10,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
 import { BIN4, setup, startDockerWriter, type Env } from '../helpers/netns-env.js';
@@ -189,6 +189,41 @@ for (const backend of ['nft', 'legacy'] as const) {
     assert.deepEqual((await journal(e)).slice(0, 3).map((j) => j.result), ['applied', 'not-confirmed', 'applied']);
     assert.equal((await e.cli(['plan', e.files.v4b, '-q'])).code, 0, 'then the new file was applied');
     assert.equal(e.pending(), undefined);
+    await e.noWatchdogLeft();
+  });
+
+  test(`[${backend}] reboot: the pending change on disk, its pid now another process: recover rolls back; SIGTERM to a watchdog rolls back at once`, async (t) => {
+    if (!requireRoot(t)) return;
+    const e = await confirmEnv(backend, t);
+    const before = await e.state();
+    assert.equal((await e.cli(['apply', e.files.v4, '--confirm=60s'])).code, 0);
+    const p = e.pending()!;
+    process.kill(p.watchdogPid, 'SIGKILL');
+    await until('the watchdog to die', 3000, () => !pidAlive(p.watchdogPid) || undefined);
+    // after a reboot the pid is someone else's: here, ours
+    const file = join(e.stateDir, 'confirm-pending.json');
+    writeFileSync(file, JSON.stringify({ ...p, watchdogPid: process.pid }));
+    const rec = await e.cli(['recover']);
+    assert.equal(rec.code, 0, rec.err);
+    assert.match(rec.err, /has lost its watchdog/);
+    assert.equal(await e.state(), before);
+
+    assert.equal((await e.cli(['apply', e.files.v4, '--confirm=60s'])).code, 0);
+    const q = e.pending()!;
+    const sent = Date.now();
+    process.kill(q.watchdogPid, 'SIGTERM');
+    const at = await until('the rollback', 10_000, async () => ((await e.state()) === before ? Date.now() : undefined));
+    t.diagnostic(`[${backend}] SIGTERM to the watchdog: rolled back ${at - sent} ms later, ${Date.parse(q.deadline) - at} ms before the deadline`);
+    assert.ok(at < Date.parse(q.deadline) - 30_000, 'long before the deadline');
+    assert.match((await journal(e))[0].summary ?? '', /terminated before the deadline/);
+    await e.noWatchdogLeft();
+    const noop = await e.cli(['apply', e.files.v4, '--confirm=60s']);
+    assert.equal(noop.code, 0, 'a real change again');
+    assert.equal((await e.cli(['confirm'])).code, 0);
+    const same = await e.cli(['apply', e.files.v4, '--confirm']);
+    assert.equal(same.code, 3);
+    assert.match(same.err, /nothing changed: nothing to confirm/);
+    assert.equal(e.pending(), undefined, 'nothing to do: nothing pending');
     await e.noWatchdogLeft();
   });
 
