@@ -79,6 +79,16 @@ async function confirmEnv(backend: 'nft' | 'legacy', t: TestContext): Promise<En
   };
 }
 
+/** Apply the first file with --confirm=60s, then kill -9 its watchdog; the pending state it leaves. */
+async function applyThenKillWatchdog(e: Env & { pending: () => Pending | undefined }): Promise<Pending> {
+  const a = await e.cli(['apply', e.files.v4, '--confirm=60s']);
+  assert.equal(a.code, 0, a.err);
+  const p = e.pending()!;
+  process.kill(p.watchdogPid, 'SIGKILL');
+  await until('the watchdog to die', 3000, () => !pidAlive(p.watchdogPid) || undefined);
+  return p;
+}
+
 const journal = async (e: Env) => JSON.parse((await e.cli(['history', '--json'])).out).journal as Array<{ result: string; summary?: string; lagMs?: number }>;
 
 /** The command line the tests give the CLI for a transaction, quoted for `script -c`. */
@@ -163,10 +173,7 @@ for (const backend of ['nft', 'legacy'] as const) {
     if (!requireRoot(t)) return;
     const e = await confirmEnv(backend, t);
     const before = await e.state();
-    assert.equal((await e.cli(['apply', e.files.v4, '--confirm=60s'])).code, 0);
-    let p = e.pending()!;
-    process.kill(p.watchdogPid, 'SIGKILL');
-    await until('the watchdog to die', 3000, () => !pidAlive(p.watchdogPid) || undefined);
+    await applyThenKillWatchdog(e);
     const plan = await e.cli(['plan', e.files.v4, '-q']);
     assert.match(plan.err, /warning: the change applied \S+ awaits confirmation .* its watchdog is gone; run 'iptables-safe-restore recover'/);
     const st = await e.cli(['confirm', '--status']);
@@ -179,10 +186,7 @@ for (const backend of ['nft', 'legacy'] as const) {
     assert.equal((await journal(e))[0].result, 'not-confirmed');
     assert.equal(e.pending(), undefined);
 
-    assert.equal((await e.cli(['apply', e.files.v4, '--confirm=60s'])).code, 0);
-    p = e.pending()!;
-    process.kill(p.watchdogPid, 'SIGKILL');
-    await until('the watchdog to die', 3000, () => !pidAlive(p.watchdogPid) || undefined);
+    await applyThenKillWatchdog(e);
     const next = await e.cli(['apply', e.files.v4b]);
     assert.equal(next.code, 0, next.err);
     assert.match(next.err, /has lost its watchdog .*: rolling it back to snapshot/);
@@ -196,10 +200,7 @@ for (const backend of ['nft', 'legacy'] as const) {
     if (!requireRoot(t)) return;
     const e = await confirmEnv(backend, t);
     const before = await e.state();
-    assert.equal((await e.cli(['apply', e.files.v4, '--confirm=60s'])).code, 0);
-    const p = e.pending()!;
-    process.kill(p.watchdogPid, 'SIGKILL');
-    await until('the watchdog to die', 3000, () => !pidAlive(p.watchdogPid) || undefined);
+    const p = await applyThenKillWatchdog(e);
     // after a reboot the pid is someone else's: here, ours
     const file = join(e.stateDir, 'confirm-pending.json');
     writeFileSync(file, JSON.stringify({ ...p, watchdogPid: process.pid }));
