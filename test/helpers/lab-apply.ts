@@ -44,7 +44,8 @@ export function plan(ctx: ToolContext, family: Family, file: string): Promise<Ru
   return runTool(ctx, family, ['plan', file]);
 }
 
-async function runTool(ctx: ToolContext, family: Family, args: string[]): Promise<RunResult> {
+/** The tool with any arguments, against the lab's host namespace, dockerd and the context's state directory. */
+export async function runTool(ctx: ToolContext, family: Family, args: string[]): Promise<RunResult> {
   const r = await execa(
     process.execPath,
     [

@@ -10,11 +10,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
 import { BIN4, setup, startDockerWriter, type Env } from '../helpers/netns-env.js';
 import { pidAlive } from '../../src/io/pid.js';
+import { killWatchdogsOf, watchdogsOf } from '../helpers/watchdogs.js';
 
 interface Pending {
   token: string;
@@ -22,18 +23,6 @@ interface Pending {
   watchdogPid: number;
   pid: number;
   snapshot: string;
-}
-
-/** Pids of watchdogs whose command line names this state directory. */
-function watchdogsOf(stateDir: string): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).flatMap((n) => {
-    try {
-      const argv = readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0');
-      return argv.includes('__watchdog') && argv.includes(stateDir) ? [Number(n)] : [];
-    } catch {
-      return [];
-    }
-  });
 }
 
 /** Process group and session of a process (/proc/PID/stat, the fields after the name). */
@@ -59,7 +48,7 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
 async function confirmEnv(backend: 'nft' | 'legacy', t: TestContext): Promise<Env & { stateDir: string; pending: () => Pending | undefined; noWatchdogLeft: () => Promise<void> }> {
   let stateDir = '';
   t.after(() => {
-    for (const pid of stateDir ? watchdogsOf(stateDir) : []) process.kill(pid, 'SIGKILL');
+    if (stateDir) killWatchdogsOf(stateDir);
   });
   const e = await setup(backend, t);
   stateDir = join(e.dir, 'state');
