@@ -4,6 +4,8 @@
 // Every process is spawned with an argument array (execa), never a shell string. Each Lab has an instance
 // name (ISR_LAB_NAME): two labs with different names never share a namespace, socket, cgroup or data root.
 import { execa, type Result, type ResultPromise } from 'execa';
+import type { TestContext } from 'node:test';
+import { skipOrFail } from './root.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +62,20 @@ export async function fetchedEngines(): Promise<Engine[]> {
   const r = await execa(labScript, ['fetched'], { reject: false, timeout: 30_000 });
   const have = String(r.stdout ?? '').split('\n').filter(Boolean);
   return ENGINES.filter((e) => have.includes(e));
+}
+
+/** A subtest `engine E` per engine; one whose binaries are not fetched is skipped (a failure under CI=true). */
+export async function forEachEngine(t: TestContext, engines: readonly Engine[], fn: (t: TestContext, engine: Engine) => Promise<void>): Promise<void> {
+  const fetched = await fetchedEngines();
+  for (const engine of engines) {
+    await t.test(`engine ${engine}`, { timeout: 300_000 }, async (t) => {
+      if (!fetched.includes(engine)) {
+        skipOrFail(t, `engine ${engine} is not fetched (run scripts/lab-setup or scripts/docker-lab fetch ${engine})`);
+        return;
+      }
+      await fn(t, engine);
+    });
+  }
 }
 
 /** The web root every lab container serves. */

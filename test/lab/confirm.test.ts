@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireRoot, skipOrFail } from '../helpers/root.js';
-import { ENGINES as ALL_ENGINES, Lab, fetchedEngines, fixture, type Engine, type RunResult } from '../helpers/lab.js';
+import { requireRoot } from '../helpers/root.js';
+import { ENGINES as ALL_ENGINES, Lab, fixture, forEachEngine, type Engine, type RunResult } from '../helpers/lab.js';
 import { runTool, said, save, type ToolContext } from '../helpers/lab-apply.js';
 import { killWatchdogsOf, watchdogsOf } from '../helpers/watchdogs.js';
 
@@ -42,52 +42,45 @@ async function answers(url: string, seconds = 10): Promise<RunResult & { ok: boo
 
 test('apply --confirm in the lab: not confirmed, rolled back at the deadline; a container started in the window keeps its port', { timeout: 900_000 }, async (t) => {
   if (!requireRoot(t)) return;
-  const fetched = await fetchedEngines();
-  for (const engine of ENGINES) {
-    await t.test(`engine ${engine}`, { timeout: 300_000 }, async (t) => {
-      if (!fetched.includes(engine)) {
-        skipOrFail(t, `engine ${engine} is not fetched (run scripts/lab-setup or scripts/docker-lab fetch ${engine})`);
-        return;
-      }
-      const dir = mkdtempSync(join(tmpdir(), 'isr-lab-confirm-'));
-      dirs.push(dir);
-      const ctx: ToolContext = { lab, stateDir: join(dir, 'state'), lockFile: join(dir, 'lock') };
-      const env = await lab.up(engine, 'default-bridge');
-      assert.equal(env.STATUS, 'ready');
-      const first = `http://${env.HOST_IP}:${env.PORT}/`;
-      const late = `http://${env.HOST_IP}:${LATE_PORT}/`;
-      assert.ok((await answers(first)).ok, `before: ${first} answers`);
-      const before = await save(lab, 'ipv4');
-      assert.doesNotMatch(before, /icmp-host-prohibited/);
+  await forEachEngine(t, ENGINES, async (t, engine) => {
+    const dir = mkdtempSync(join(tmpdir(), 'isr-lab-confirm-'));
+    dirs.push(dir);
+    const ctx: ToolContext = { lab, stateDir: join(dir, 'state'), lockFile: join(dir, 'lock') };
+    const env = await lab.up(engine, 'default-bridge');
+    assert.equal(env.STATUS, 'ready');
+    const first = `http://${env.HOST_IP}:${env.PORT}/`;
+    const late = `http://${env.HOST_IP}:${LATE_PORT}/`;
+    assert.ok((await answers(first)).ok, `before: ${first} answers`);
+    const before = await save(lab, 'ipv4');
+    assert.doesNotMatch(before, /icmp-host-prohibited/);
 
-      const a = await runTool(ctx, 'ipv4', ['apply', RHEL, `--confirm=${WINDOW_S}s`, '--lock-file', ctx.lockFile]);
-      assert.equal(a.exitCode, 0, said(a));
-      assert.match(a.stderr, /AWAITING CONFIRMATION/);
-      const pendingFile = join(ctx.stateDir, 'confirm-pending.json');
-      assert.ok(existsSync(pendingFile));
-      assert.match(await save(lab, 'ipv4'), /-A INPUT -j REJECT --reject-with icmp-host-prohibited/, 'the RHEL rules are live');
+    const a = await runTool(ctx, 'ipv4', ['apply', RHEL, `--confirm=${WINDOW_S}s`, '--lock-file', ctx.lockFile]);
+    assert.equal(a.exitCode, 0, said(a));
+    assert.match(a.stderr, /AWAITING CONFIRMATION/);
+    const pendingFile = join(ctx.stateDir, 'confirm-pending.json');
+    assert.ok(existsSync(pendingFile));
+    assert.match(await save(lab, 'ipv4'), /-A INPUT -j REJECT --reject-with icmp-host-prohibited/, 'the RHEL rules are live');
 
-      // Docker changes its rules during the window
-      const run = await lab.docker(['run', '-d', '--name', 'confirm-late', '-p', `${LATE_PORT}:80`, 'isr-lab/web:latest'], { timeoutMs: 60_000 });
-      assert.equal(run.exitCode, 0, run.stderr);
-      assert.ok((await answers(late)).ok, `during the window: ${late} answers`);
+    // Docker changes its rules during the window
+    const run = await lab.docker(['run', '-d', '--name', 'confirm-late', '-p', `${LATE_PORT}:80`, 'isr-lab/web:latest'], { timeoutMs: 60_000 });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.ok((await answers(late)).ok, `during the window: ${late} answers`);
 
-      const end = Date.now() + (WINDOW_S + 15) * 1000;
-      while (existsSync(pendingFile) && Date.now() < end) await sleep(100);
-      assert.ok(!existsSync(pendingFile), 'rolled back by the deadline');
-      const after = await save(lab, 'ipv4');
-      assert.doesNotMatch(after, /icmp-host-prohibited/, 'the RHEL rules are gone');
-      assert.match(after, new RegExp(`--dport 80 -j ACCEPT`), "Docker's rules for the containers are there");
-      const r1 = await answers(first);
-      const r2 = await answers(late);
-      assert.ok(r1.ok, `after the rollback: ${first} answers (${r1.stderr})`);
-      assert.ok(r2.ok, `after the rollback: the container started in the window, ${late}, answers (${r2.stderr})`);
-      const j = JSON.parse(readFileSync(join(ctx.stateDir, 'journal.jsonl'), 'utf8').trim().split('\n').pop()!);
-      assert.equal(j.result, 'not-confirmed');
-      t.diagnostic(`engine ${engine}: ${j.summary}`);
-      const deadline = Date.now() + 3000;
-      while (watchdogsOf(ctx.stateDir).length && Date.now() < deadline) await sleep(50);
-      assert.deepEqual(watchdogsOf(ctx.stateDir), [], 'the watchdog exited');
-    });
-  }
+    const end = Date.now() + (WINDOW_S + 15) * 1000;
+    while (existsSync(pendingFile) && Date.now() < end) await sleep(100);
+    assert.ok(!existsSync(pendingFile), 'rolled back by the deadline');
+    const after = await save(lab, 'ipv4');
+    assert.doesNotMatch(after, /icmp-host-prohibited/, 'the RHEL rules are gone');
+    assert.match(after, new RegExp(`--dport 80 -j ACCEPT`), "Docker's rules for the containers are there");
+    const r1 = await answers(first);
+    const r2 = await answers(late);
+    assert.ok(r1.ok, `after the rollback: ${first} answers (${r1.stderr})`);
+    assert.ok(r2.ok, `after the rollback: the container started in the window, ${late}, answers (${r2.stderr})`);
+    const j = JSON.parse(readFileSync(join(ctx.stateDir, 'journal.jsonl'), 'utf8').trim().split('\n').pop()!);
+    assert.equal(j.result, 'not-confirmed');
+    t.diagnostic(`engine ${engine}: ${j.summary}`);
+    const deadline = Date.now() + 3000;
+    while (watchdogsOf(ctx.stateDir).length && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(watchdogsOf(ctx.stateDir), [], 'the watchdog exited');
+  });
 });
