@@ -6,6 +6,7 @@
 //   --confirm[=DURATION] ──▶ once verified, a watchdog is armed (apply/confirm.ts); the
 //                            deadline and the confirm command are printed; a prompt on a
 //                            terminal (confirm-prompt.ts)
+import { resolve } from 'node:path';
 import type { Family } from '../core/model.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { armOnApplied, confirmWindow, refuseWhilePending, rollbackOrphan } from '../apply/confirm.js';
@@ -40,10 +41,10 @@ export async function transact(flags: ConfirmFlags, tx: Tx, inputs: () => Promis
   const ins = await inputs();
   const families: Family[] = ins.map((i) => i.family);
   let armed: PendingConfirmation | undefined;
-  const { netns, dockerSocket, preserve, wait } = flags;
-  const onApplied = ms === undefined
-    ? undefined
-    : armOnApplied({ ms, stateDir: tx.stateDir, families, rollback: { netns, dockerSocket, preserve, wait, lockFile: tx.lockFile, keep: tx.keep } }, (p) => (armed = p));
+  // paths absolute: the watchdog runs from /
+  const abs = (p?: string) => (p === undefined ? undefined : resolve(p));
+  const rollback = { netns: abs(flags.netns), dockerSocket: abs(flags.dockerSocket), preserve: flags.preserve, wait: flags.wait, lockFile: resolve(tx.lockFile), keep: tx.keep };
+  const onApplied = ms === undefined ? undefined : armOnApplied({ ms, stateDir: tx.stateDir, families, rollback }, (p) => (armed = p));
   const outcome = await runTransaction({ ...tx, inputs: ins, guard: refuseWhilePending(tx.stateDir, { force: flags.force, by: `${what} --force`, say: tx.say }), onApplied });
   const code = report(outcome, out);
   if (ms !== undefined && outcome.result === 'nothing-to-do') out.warn('nothing changed: nothing to confirm');

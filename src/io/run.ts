@@ -108,7 +108,8 @@ export interface Detached {
  * that nothing ties it to us, and our event loop does not wait for it.
  */
 export function spawnDetached(file: string, args: readonly string[], opts: { logFd: number; readyTimeoutMs: number }): Detached {
-  const child = spawn(file, [...args], { detached: true, stdio: ['ignore', opts.logFd, opts.logFd, 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  // cwd /: it must not keep the caller's directory (a home on NFS, a mount) busy while it waits
+  const child = spawn(file, [...args], { detached: true, cwd: '/', stdio: ['ignore', opts.logFd, opts.logFd, 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   const pipe = child.stdio[3] as Readable;
   const ready = new Promise<string>((resolve, reject) => {
     let said = '';

@@ -207,6 +207,17 @@ for (const backend of ['nft', 'legacy'] as const) {
     assert.ok(at < Date.parse(q.deadline) - 30_000, 'long before the deadline');
     assert.match((await journal(e))[0].summary ?? '', /terminated before the deadline/);
     await e.noWatchdogLeft();
+    // the deadline passes while the watchdog is dead: confirm is too late, and rolls back itself
+    const short = await e.cli(['apply', e.files.v4, '--confirm=2s']);
+    assert.equal(short.code, 0, short.err);
+    const s2 = e.pending()!;
+    process.kill(s2.watchdogPid, 'SIGKILL');
+    assert.equal(JSON.parse((await e.cli(['history', '--json'])).out).pending.token, s2.token, 'history shows what is pending');
+    await sleep(Math.max(0, Date.parse(s2.deadline) - Date.now()) + 200);
+    const late = await e.cli(['confirm']);
+    assert.equal(late.code, 10, late.err);
+    assert.match(late.err, /its watchdog is gone: rolling back to snapshot .* now/);
+    assert.equal(await e.state(), before);
     const noop = await e.cli(['apply', e.files.v4, '--confirm=60s']);
     assert.equal(noop.code, 0, 'a real change again');
     assert.equal((await e.cli(['confirm'])).code, 0);
@@ -266,15 +277,15 @@ for (const backend of ['nft', 'legacy'] as const) {
     await e.noWatchdogLeft();
   });
 
-  test(`[${backend}] on a terminal the prompt accepts only 'yes'; anything else rolls back at once`, async (t) => {
+  test(`[${backend}] on a terminal the prompt accepts only 'yes'; anything else rolls back at once; end of input leaves it to the watchdog`, async (t) => {
     if (!requireRoot(t)) return;
     const e = await confirmEnv(backend, t);
     const before = await e.state();
-    for (const [answer, code] of [['yes', 0], ['no', 10]] as const) {
+    for (const [answer, code] of [['yes', 0], ['no', 10], ['\x04', 0]] as const) {
       const term = inTerminal(shellLine(e, ['apply', e.files.v4, '--confirm=30s']));
       try {
         await until("apply's prompt", 20_000, () => /Type 'yes' within/.test(term.output()) || undefined);
-        term.proc.stdin!.write(`${answer}\n`);
+        term.proc.stdin!.write(answer === '\x04' ? answer : `${answer}\n`); // ^D: end of input
         const r = await term.proc;
         assert.equal(r.exitCode, code, term.output());
       } finally {
@@ -284,8 +295,13 @@ for (const backend of ['nft', 'legacy'] as const) {
         assert.match(term.output(), /confirmed: the new rules stay/);
         assert.equal((await journal(e))[0].result, 'confirmed');
         assert.equal((await e.cli(['rollback'])).code, 0, 'back to the start for the next answer');
-      } else {
+      } else if (answer === 'no') {
         assert.match(term.output(), /'no' is not 'yes': rolling back/);
+        assert.equal(await e.state(), before);
+      } else {
+        assert.match(term.output(), /no answer: left to the watchdog \(pid \d+\): rolled back at \S+ unless confirmed/);
+        assert.ok(pidAlive(e.pending()!.watchdogPid), 'the watchdog still waits');
+        assert.equal((await e.cli(['confirm', '--reject'])).code, 0);
         assert.equal(await e.state(), before);
       }
       assert.equal(e.pending(), undefined);
