@@ -17,14 +17,14 @@ import { randomBytes } from 'node:crypto';
 import type { Family } from '../core/model.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { PendingConfirmationError } from '../errors.js';
-import { appendJournal, currentUser, readJournal, type JournalEntry } from '../io/journal.js';
-import { acquireLock } from '../io/lock.js';
+import { currentUserAndOrigin, type JournalEntry } from '../io/journal.js';
 import { DEFAULT_STATE_DIR } from '../io/state.js';
 import { clearPending, msLeft, readPending, watched, writePending, type PendingConfirmation, type PendingRollback } from '../io/pending.js';
-import { nudgeWatchdog, startWatchdog, waitWatchdogGone } from '../io/watchdog.js';
-import { rollbackPending } from './confirm-rollback.js';
+import { startWatchdog } from '../io/watchdog.js';
+import { settleConfirmed } from './confirm-keep.js';
 
 export { rollbackOrphan, rollbackPending, warmRollback } from './confirm-rollback.js';
+export { confirmPending, lastResolution, settledBy, type ConfirmResult } from './confirm-keep.js';
 
 export const DEFAULT_CONFIRM = '60s';
 const MIN_MS = 1000;
@@ -53,7 +53,7 @@ export function armOnApplied(req: ConfirmRequest, armed: (p: PendingConfirmation
     const now = (req.now ?? (() => new Date()))();
     const p: PendingConfirmation = {
       token: randomBytes(12).toString('hex'), snapshot, appliedAt: now.toISOString(), deadline: new Date(now.getTime() + req.ms).toISOString(),
-      seconds: req.ms / 1000, families: req.families, user: who(), command: process.argv.slice(1).join(' '), pid: process.pid, rollback: req.rollback,
+      seconds: req.ms / 1000, families: req.families, user: currentUserAndOrigin(), command: process.argv.slice(1).join(' '), pid: process.pid, rollback: req.rollback,
     };
     writePending(req.stateDir, p);
     try {
@@ -85,84 +85,6 @@ export function refuseWhilePending(stateDir: string, o: { force?: boolean; by: s
     settleConfirmed(stateDir, p, o.by);
     o.say(`confirmed the change awaiting confirmation (${describeShort(p)}) before going on (--force)`);
   };
-}
-
-export type ConfirmResult =
-  | { result: 'confirmed'; pending: PendingConfirmation; watchdogGone: boolean }
-  | { result: 'nothing' }
-  | { result: 'too-late'; last?: JournalEntry; failed?: string };
-
-/** `confirm`: keep the pending change, if its deadline has not passed. */
-export async function confirmPending(stateDir: string, o: { lockWait: number; by: string; say: (l: string) => void }): Promise<ConfirmResult> {
-  const first = readPending(stateDir);
-  if (!first) return resolved(stateDir);
-  if (msLeft(first) > 0) {
-    const lock = await acquireLock(first.rollback.lockFile, o.lockWait);
-    let p: PendingConfirmation | undefined;
-    let confirmed = false;
-    try {
-      p = readPending(stateDir);
-      if (p && msLeft(p) > 0) {
-        settleConfirmed(stateDir, p, o.by);
-        confirmed = true;
-      }
-    } finally {
-      await lock.release();
-    }
-    if (!p) return resolved(stateDir);
-    if (confirmed) return { result: 'confirmed', pending: p, watchdogGone: await waitWatchdogGone(p.watchdogPid, p.token, 3000) };
-  }
-  return tooLate(stateDir, o.say);
-}
-
-/** The deadline has passed: the watchdog rolls back (we wait for it), or, when it is gone, we do. */
-async function tooLate(stateDir: string, say: (l: string) => void): Promise<ConfirmResult> {
-  const p = readPending(stateDir);
-  if (p && watched(p)) await settledBy(stateDir, p, 60_000);
-  else if (p) {
-    say(`its watchdog is gone: rolling back to snapshot ${p.snapshot} now`);
-    const r = await rollbackPending(stateDir, p, { why: 'not confirmed by the deadline (its watchdog was gone)', lockWait: 30, say });
-    if (r !== 'settled' && r.result !== 'applied' && r.result !== 'nothing-to-do') return { result: 'too-late', failed: r.result };
-  }
-  const still = readPending(stateDir);
-  return { result: 'too-late', last: lastResolution(stateDir), ...(still ? { failed: 'the change is still pending' } : {}) };
-}
-
-/** Wait until the change `p` is settled by someone else (its watchdog), up to `ms`. */
-export async function settledBy(stateDir: string, p: PendingConfirmation, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const q = readPending(stateDir);
-    if (!q || q.token !== p.token) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function resolved(stateDir: string): ConfirmResult {
-  const last = lastResolution(stateDir);
-  return last?.result === 'not-confirmed' ? { result: 'too-late', last } : { result: 'nothing' };
-}
-
-/** The newest of: a change applied, confirmed, or rolled back for want of confirmation. */
-export function lastResolution(stateDir: string): JournalEntry | undefined {
-  return readJournal(stateDir).reverse().find((e) => e.result === 'applied' || e.result === 'confirmed' || e.result === 'not-confirmed');
-}
-
-/** Under the lock: the change stays. */
-function settleConfirmed(stateDir: string, p: PendingConfirmation, by: string): void {
-  clearPending(stateDir);
-  appendJournal(stateDir, {
-    time: new Date().toISOString(), id: p.snapshot, result: 'confirmed', user: who(), pid: process.pid, command: process.argv.slice(1).join(' '),
-    families: p.families, snapshot: p.snapshot, summary: `change of ${p.appliedAt} confirmed by ${by}, ${formatDuration(msLeft(p))} before its deadline ${p.deadline}`,
-  });
-  nudgeWatchdog(p.watchdogPid, p.token);
-}
-
-/** The user, and where they logged in from (SSH_CONNECTION), for the journal and status. */
-export function who(): string {
-  const from = process.env.SSH_CONNECTION?.split(' ')[0];
-  return `${currentUser()}${from ? ` from ${from}` : ''}`;
 }
 
 export function describe(p: PendingConfirmation, now = new Date()): string {

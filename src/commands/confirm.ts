@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { confirmCommandLine, confirmPending, lastResolution, rollbackPending, who } from '../apply/confirm.js';
+import { confirmCommandLine, confirmPending, lastResolution, rollbackPending } from '../apply/confirm.js';
+import { currentUserAndOrigin } from '../io/journal.js';
 import { msLeft, readPending, watched } from '../io/pending.js';
 import { WATCHDOG_LOG } from '../io/watchdog.js';
 import type { Output } from '../ui/output.js';
@@ -27,7 +28,7 @@ export async function confirmCommand(o: ConfirmOptions, out: Output): Promise<Ex
   if (o.status) return status(o, out);
   const say = (l: string) => out.warn(l);
   if (o.reject) return reject(o, out);
-  const r = await confirmPending(o.stateDir, { lockWait: o.lockWait, by: `confirm (${who()})`, say });
+  const r = await confirmPending(o.stateDir, { lockWait: o.lockWait, by: `confirm (${currentUserAndOrigin()})`, say });
   switch (r.result) {
     case 'confirmed':
       out.result(`confirmed: the change of ${r.pending.appliedAt} stays (it would have been rolled back at ${r.pending.deadline}, ${formatDuration(msLeft(r.pending))} from now)`);
@@ -50,7 +51,7 @@ async function reject(o: ConfirmOptions, out: Output): Promise<ExitCode> {
     return EXIT.NOTHING_PENDING;
   }
   out.warn(`rolling back the change of ${p.appliedAt} to snapshot ${p.snapshot} now (--reject)`);
-  const r = await rollbackPending(o.stateDir, p, { why: `rejected by confirm --reject (${who()})`, lockWait: o.lockWait, say: (l) => out.warn(l), evenIfWatched: true });
+  const r = await rollbackPending(o.stateDir, p, { why: `rejected by confirm --reject (${currentUserAndOrigin()})`, lockWait: o.lockWait, say: (l) => out.warn(l), evenIfWatched: true });
   if (r === 'settled') {
     out.warn(`it was settled meanwhile: ${lastResolution(o.stateDir)?.summary ?? 'see history'}`);
     return EXIT.NOTHING_PENDING;

@@ -124,6 +124,12 @@ export function currentUser(): string {
   return process.env.SUDO_USER ?? process.env.USER ?? `uid ${process.getuid?.()}`;
 }
 
+/** The user and where they logged in from (SSH_CONNECTION), for who confirmed or made a change. */
+export function currentUserAndOrigin(): string {
+  const from = process.env.SSH_CONNECTION?.split(' ')[0];
+  return `${currentUser()}${from ? ` from ${from}` : ''}`;
+}
+
 export function markInProgress(stateDir: string, entry: JournalEntry): void {
   writeStateFile(stateDir, 'in-progress.json', JSON.stringify(entry, null, 2) + '\n');
 }
