@@ -142,7 +142,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       (y) => y.option('state-dir', { type: 'string', demandOption: true }).option('token', { type: 'string', demandOption: true }),
       async (a) => {
         const { watchdogCommand } = await import('./commands/watchdog.js');
-        code = await watchdogCommand({ stateDir: a.stateDir, token: a.token }, out(a));
+        code = await watchdogCommand({ stateDir: a.stateDir, token: a.token });
       },
     )
     .command(

@@ -8,6 +8,7 @@
 // a round), journals it with the lag after the deadline, and exits. SIGHUP and SIGINT are
 // ignored (it has no terminal to lose); SIGTERM — a shutdown, or logind ending the login's
 // processes — means it cannot wait any longer: the unconfirmed change is rolled back now.
+import { writeSync } from 'node:fs';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { LockedError } from '../io/lock.js';
 import { msLeft, readPending } from '../io/pending.js';
@@ -21,7 +22,8 @@ const LOCK_WAIT_S = 30;
 /** Prepare the rollback's target in advance only when there is clearly time for it. */
 const WARM_MIN_MS = 3000;
 
-export async function watchdogCommand(o: { stateDir: string; token: string }, out: Output): Promise<ExitCode> {
+export async function watchdogCommand(o: { stateDir: string; token: string }): Promise<ExitCode> {
+  const out = logOutput();
   const log = (line: string) => out.warn(`${new Date().toISOString()} [${process.pid}] ${line}`);
   let terminated = false;
   let wake = () => {};
@@ -59,6 +61,22 @@ export async function watchdogCommand(o: { stateDir: string; token: string }, ou
     });
   }
   return rollBack(o, terminated, log, out);
+}
+
+/**
+ * Everything said goes to the log (our stdout and stderr), written so that a log that cannot be
+ * written (a full disk) never stops the rollback: a failed write is dropped, not thrown.
+ */
+function logOutput(): Output {
+  const write = (fd: number, text: string) => {
+    try {
+      writeSync(fd, text);
+    } catch {
+      // nowhere to say it
+    }
+  };
+  const line = (l: string) => write(2, `iptables-safe-restore: ${l}\n`);
+  return { print: (t) => write(1, t), result: (l) => write(1, l + '\n'), note: line, verbose: () => {}, warn: line };
 }
 
 async function rollBack(o: { stateDir: string; token: string }, terminated: boolean, log: (l: string) => void, out: Output): Promise<ExitCode> {
