@@ -174,7 +174,7 @@ function toolOptions(w: Work, extra: Partial<RestoreOptions> = {}): RestoreOptio
 /** Build the target of one family and the writes that reach it. */
 async function prepare(input: FamilyInput, say: (line: string) => void): Promise<Work> {
   const p = await buildTarget({ ...input, canonical: input.canonical ?? 'auto' });
-  if (p.input.unsafe) say(`warning: ${p.input.name}: ${p.input.unsafe}; anyone who can write it controls your firewall (read anyway: --force)`);
+  if (p.input.unsafe) say(`warning: ${p.input.name}: ${p.input.unsafe}; anyone who can write it controls your firewall (read because of --force)`);
   if (p.canonical?.method === 'lexical' && p.canonical.uncertain.length) {
     const u = p.canonical.uncertain[0];
     throw new UserError(`cannot apply without the kernel's canonical form (${p.canonical.fallback ?? 'lexical mode'}): line ${u.line ?? '?'}: ${u.reason}`);
