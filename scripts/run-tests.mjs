@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/test/**/*.test.js) with node's own test runner.
-// Usage: node scripts/run-tests.mjs [unit|integration|lab ...]   (default: all suites)
+// Usage: node scripts/run-tests.mjs [unit|integration|lab|packaging ...]   (default: all suites)
 // Node 20's --test does not expand globs itself, so the file list is built here.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

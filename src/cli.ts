@@ -172,6 +172,9 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       const u = readInProgress(dir);
       if (u && !pidAlive(u.pid)) process.stderr.write(`${global.prog}: warning: an apply started ${u.time} (pid ${u.pid}) did not finish; run '${global.prog} recover' to restore snapshot ${u.snapshot}\n`);
     })
+    // `completion` prints a bash script that asks us back (--get-yargs-completions) at each
+    // <TAB>; the packages install its output for both program names.
+    .completion('completion', 'print the bash completion script (packages install it; or: source <(iptables-safe-restore completion))')
     .demandCommand(1, 'Give a command (see --help).')
     .strict()
     .version(VERSION)

@@ -1,0 +1,87 @@
+// The single-file bundle (scripts/build-bundle): built into a directory with no node_modules
+// above it, it must behave exactly as the unbundled bin/ does, under both program names.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, fixture } from '../helpers/fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'isr-bundle-'));
+const bundle = join(dir, 'iptables-safe-restore.mjs');
+const as4 = join(dir, 'iptables-safe-restore');
+const as6 = join(dir, 'ip6tables-safe-restore');
+const bin4 = join(repoRoot, 'bin', 'iptables-safe-restore');
+const examples = join(repoRoot, 'packaging', 'examples');
+const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+const run = (prog: string, args: string[], input?: string) => {
+  const r = spawnSync(process.execPath, [prog, ...args], { input, encoding: 'utf8', cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+before(() => {
+  const b = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-bundle'), '--out', bundle], { encoding: 'utf8' });
+  assert.equal(b.status, 0, b.stderr);
+  symlinkSync(bundle, as4);
+  symlinkSync(bundle, as6);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the bundle is one executable file that imports nothing but node built-ins, lazily', () => {
+  assert.ok(statSync(bundle).mode & 0o100, 'executable');
+  const text = readFileSync(bundle, 'utf8');
+  assert.ok(text.startsWith('#!/usr/bin/env node\n'), 'shebang');
+  // Static ESM imports are evaluated before the first line runs: only node:module (for
+  // createRequire) may be one; every other built-in is require()d when first used.
+  const imports = [...text.matchAll(/\bimport\s*(?:[\w*{][^;]*?from\s*)?["']([^"']+)["']/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(imports)], ['node:module']);
+});
+
+test('--version and -V: the package version', () => {
+  assert.equal(run(as4, ['--version']).stdout, `${version}\n`);
+  assert.equal(run(as6, ['-V']).stdout, `${version}\n`);
+});
+
+test('--help is the same as the unbundled tool', () => {
+  const ours = run(as4, ['--help']);
+  const theirs = run(bin4, ['--help']);
+  assert.equal(ours.status, 0);
+  assert.equal(ours.stdout, theirs.stdout);
+  assert.match(ours.stdout, /^iptables-safe-restore <command>/);
+});
+
+test('check: same output and status as the unbundled tool, valid and invalid', () => {
+  for (const file of [join(examples, 'rhel-iptables-services.rules'), fixture('errors', 'jump-missing.rules')]) {
+    const ours = run(as4, ['check', file]);
+    const theirs = run(bin4, ['check', file]);
+    assert.deepEqual(ours, theirs, file);
+  }
+  assert.equal(run(as4, ['check', join(examples, 'rhel-iptables-services.rules')]).status, 0);
+});
+
+test('the family follows the name: ip6tables-safe-restore accepts IPv6 addresses, iptables- does not', () => {
+  const v6 = '*filter\n-A INPUT -s fd00::1 -j ACCEPT\nCOMMIT\n';
+  assert.equal(run(as6, ['check'], v6).status, 0);
+  const r = run(as4, ['check'], v6);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /IPv6 address 'fd00::1' in an IPv4 ruleset/);
+});
+
+test('plan --live-from on the examples: the same report and exit status (2) as the unbundled tool', () => {
+  const args = ['plan', join(examples, 'rhel-saved-on-docker-host.rules'), '--live-from', join(examples, 'live-docker-host.rules'), '--canonical', 'lexical', '--explain', '--state-dir', join(dir, 'state')];
+  const ours = run(as4, args);
+  const theirs = run(bin4, args);
+  assert.equal(ours.status, 2, ours.stderr);
+  assert.deepEqual(ours, theirs);
+  assert.match(ours.stdout, /Stripped from your file: 5 chains and 18 rules owned by docker/);
+});
+
+test('completion prints a bash script completing the program by its own name', () => {
+  const r = run(as6, ['completion']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^complete -o bashdefault -o default -F _ip6tables-safe-restore_yargs_completions ip6tables-safe-restore$/m);
+  const words = run(as4, ['--get-yargs-completions', 'iptables-safe-restore', '']).stdout.split('\n');
+  for (const verb of ['check', 'plan', 'apply', 'recover', 'completion']) assert.ok(words.includes(verb), verb);
+});

@@ -1,0 +1,230 @@
+// The .deb and the .rpm (packaging/build-deb, build-rpm): what they hold, their maintainer
+// scripts and scriptlets, the man page, and — as root, under CI=true or ISR_TEST_INSTALL=1,
+// because it changes the host — the .deb installed with dpkg, run, and removed again.
+import { test, after } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/fixtures.js';
+import { inCI, requireRoot, skipOrFail } from '../helpers/root.js';
+
+const out = mkdtempSync(join(tmpdir(), 'isr-pkgs-'));
+after(() => rmSync(out, { recursive: true, force: true }));
+const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const packaging = join(repoRoot, 'packaging');
+
+function sh(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const have = (cmd: string) => sh('sh', ['-c', 'command -v "$1"', 'sh', cmd]).status === 0;
+
+/** Builds a package once; skips (fails under CI=true) when the build tool is missing. */
+const built = new Map<string, string>();
+function build(t: TestContext, script: 'build-deb' | 'build-rpm', tool: string): string | undefined {
+  if (!have(tool)) {
+    skipOrFail(t, `${tool} is not installed (apt-get install ${tool === 'rpmbuild' ? 'rpm' : 'dpkg'})`);
+    return undefined;
+  }
+  if (!built.has(script)) {
+    const t0 = Date.now();
+    const r = sh(join(packaging, script), [out]);
+    assert.equal(r.status, 0, r.stderr);
+    t.diagnostic(`${script}: ${Date.now() - t0} ms`);
+    built.set(script, r.stdout.trim());
+  }
+  return built.get(script);
+}
+
+const common = [
+  '/usr/lib/iptables-safe-restore/iptables-safe-restore.mjs',
+  '/usr/sbin/iptables-safe-restore',
+  '/usr/sbin/ip6tables-safe-restore',
+  '/usr/share/man/man8/iptables-safe-restore.8.gz',
+  '/usr/share/man/man8/ip6tables-safe-restore.8.gz',
+  '/usr/share/bash-completion/completions/iptables-safe-restore',
+  '/usr/share/bash-completion/completions/ip6tables-safe-restore',
+  '/usr/libexec/iptables-safe-restore/config.sh',
+  '/usr/libexec/iptables-safe-restore/reconcile',
+  '/etc/cron.d/iptables-safe-restore',
+];
+const units = ['iptables-safe-restore-reconcile.service', 'iptables-safe-restore-reconcile.timer', 'iptables-safe-restore-recover.service'];
+
+test('the .deb: files, dependencies, conffile, and maintainer scripts that divert the stock plugins', (t) => {
+  const deb = build(t, 'build-deb', 'dpkg-deb');
+  if (!deb) return;
+  assert.equal(deb, join(out, `iptables-safe-restore_${version}_all.deb`));
+  const files = sh('dpkg-deb', ['-c', deb]).stdout.split('\n').map((l) => l.replace(/^.*? \.(\/\S*).*$/, '$1').replace(/\/$/, ''));
+  for (const f of [
+    ...common,
+    ...units.map((u) => `/lib/systemd/system/${u}`),
+    '/usr/share/netfilter-persistent/plugins.d/15-ip4tables-safe',
+    '/usr/share/netfilter-persistent/plugins.d/25-ip6tables-safe',
+    '/usr/libexec/iptables-safe-restore/netfilter-persistent-plugin',
+    '/usr/share/iptables-safe-restore/diverted',
+    '/usr/share/doc/iptables-safe-restore/copyright',
+  ]) {
+    assert.ok(files.includes(f), `${f} missing from the .deb`);
+  }
+  // On Debian iptables.service is an alias of netfilter-persistent.service: no drop-in for it.
+  assert.equal(files.some((f) => f.includes('iptables.service.d')), false);
+  assert.equal(sh('dpkg-deb', ['-f', deb, 'Version']).stdout.trim(), version);
+  assert.match(sh('dpkg-deb', ['-f', deb, 'Depends']).stdout, /^iptables, nodejs \(>= 20\.19\)$/m);
+  const ctl = join(out, 'DEBIAN');
+  assert.equal(sh('dpkg-deb', ['-e', deb, ctl]).status, 0);
+  assert.equal(readFileSync(join(ctl, 'conffiles'), 'utf8'), '/etc/cron.d/iptables-safe-restore\n');
+  const postinst = readFileSync(join(ctl, 'postinst'), 'utf8');
+  const postrm = readFileSync(join(ctl, 'postrm'), 'utf8');
+  assert.match(postinst, /dpkg-divert --package iptables-safe-restore --rename/);
+  assert.match(postinst, /--add "\/usr\/share\/netfilter-persistent\/plugins\.d\/\$1"/);
+  assert.match(postinst, /divert 15-ip4tables\n\s+divert 25-ip6tables/);
+  assert.match(postrm, /--remove "\/usr\/share\/netfilter-persistent\/plugins\.d\/\$1"/);
+  assert.match(postrm, /remove \| purge \| abort-install/);
+  for (const s of ['postinst', 'prerm', 'postrm']) assert.equal(sh('sh', ['-n', join(ctl, s)]).status, 0, s);
+});
+
+test('the .rpm: file list, dependencies, scriptlets for the save action, units and the iptables-services trigger', (t) => {
+  const rpm = build(t, 'build-rpm', 'rpmbuild');
+  if (!rpm) return;
+  assert.equal(rpm, join(out, `iptables-safe-restore-${version}-1.noarch.rpm`));
+  assert.equal(sh('rpm', ['-qp', '--qf', '%{VERSION}', rpm]).stdout, version);
+  const files = sh('rpm', ['-qlp', rpm]).stdout.split('\n');
+  for (const f of [
+    ...common,
+    ...units.map((u) => `/usr/lib/systemd/system/${u}`),
+    '/usr/lib/systemd/system/iptables.service.d/iptables-safe-restore.conf',
+    '/usr/lib/systemd/system/ip6tables.service.d/iptables-safe-restore.conf',
+    '/usr/libexec/iptables-safe-restore/iptables-service',
+    '/usr/libexec/iptables-safe-restore/legacy-actions',
+  ]) {
+    assert.ok(files.includes(f), `${f} missing from the .rpm`);
+  }
+  assert.equal(files.some((f) => f.includes('netfilter-persistent')), false, 'no Debian plugins in the RPM');
+  const requires = sh('rpm', ['-qpR', rpm]).stdout;
+  assert.match(requires, /^nodejs >= 1:20$/m);
+  assert.match(requires, /^\(iptables or iptables-nft or iptables-legacy\)$/m);
+  const scripts = sh('rpm', ['-qp', '--scripts', rpm]).stdout;
+  const section = (name: string) => scripts.split(/\n(?=\S.*scriptlet)/).find((s) => s.startsWith(name)) ?? '';
+  assert.match(section('postinstall'), /\/usr\/libexec\/iptables-safe-restore\/legacy-actions install/);
+  assert.match(section('postinstall'), /systemctl daemon-reload/);
+  assert.match(section('postinstall'), /systemctl enable iptables-safe-restore-recover\.service/);
+  assert.match(section('preuninstall'), /if \[ "\$1" -eq 0 \]; then\n\s+\/usr\/libexec\/iptables-safe-restore\/legacy-actions uninstall/);
+  assert.match(section('preuninstall'), /systemctl disable iptables-safe-restore-recover\.service iptables-safe-restore-reconcile\.timer/);
+  assert.match(section('postuninstall'), /systemctl daemon-reload/);
+  const triggers = sh('rpm', ['-qp', '--triggers', rpm]).stdout;
+  assert.match(triggers, /triggerin scriptlet \(using \/bin\/sh\) -- iptables-services\n[^]*legacy-actions install/);
+  const dropin = sh('sh', ['-c', 'rpm2archive - <"$1" | tar -xzOf - ./usr/lib/systemd/system/iptables.service.d/iptables-safe-restore.conf', 'sh', rpm]).stdout;
+  for (const verb of ['start', 'reload', 'stop']) {
+    const key = `Exec${verb[0].toUpperCase()}${verb.slice(1)}`;
+    assert.match(dropin, new RegExp(`^${key}=\\n${key}=/usr/libexec/iptables-safe-restore/iptables-service ${verb} ipv4$`, 'm'));
+  }
+});
+
+test('the man page renders without a warning (groff -ww; mandoc -Tlint when installed)', (t) => {
+  if (!have('groff')) {
+    skipOrFail(t, 'groff is not installed (apt-get install groff-base)');
+    return;
+  }
+  const page = join(out, 'iptables-safe-restore.8');
+  writeFileSync(page, readFileSync(join(packaging, 'man', 'iptables-safe-restore.8'), 'utf8').replace('@VERSION@', version));
+  const g = sh('groff', ['-ww', '-man', '-z', page]);
+  assert.equal(g.status, 0);
+  assert.equal(g.stderr, '');
+  if (have('mandoc')) {
+    const m = sh('mandoc', ['-Tlint', page]);
+    assert.equal(m.stdout + m.stderr, '');
+  } else if (inCI()) assert.fail('CI=true: mandoc missing (apt-get install mandoc)');
+  const text = sh('groff', ['-man', '-Tutf8', page]).stdout.replace(/.\x08/g, ''); // no overstrike
+  for (const section of ['SYNOPSIS', 'TWIN OPTIONS', 'COMMANDS', 'EXIT STATUS', 'FILES', 'EXAMPLES']) assert.match(text, new RegExp(section));
+  for (const verb of ['check', 'merge', 'explain', 'plan', 'apply', 'save', 'stop', 'reconcile', 'rollback', 'recover', 'history', 'completion']) {
+    assert.match(text, new RegExp(`^ {7}${verb}\\b`, 'm'), `verb ${verb}`);
+  }
+});
+
+// Installing changes the host: only as root, and only when asked (CI=true or ISR_TEST_INSTALL=1).
+test('the .deb installs, runs, completes, has its man page, diverts the stock plugins, and removes cleanly', (t) => {
+  if (!inCI() && process.env.ISR_TEST_INSTALL !== '1') {
+    t.skip('installs a package on this host: set ISR_TEST_INSTALL=1 (as root) to run it; CI=true always does');
+    return;
+  }
+  if (!requireRoot(t)) return;
+  if (sh('dpkg-query', ['-W', '-f', '${Status}', 'iptables-safe-restore']).stdout.includes('installed')) {
+    skipOrFail(t, 'iptables-safe-restore is already installed on this host; not touching it');
+    return;
+  }
+  const deb = build(t, 'build-deb', 'dpkg-deb');
+  if (!deb) return;
+
+  // A stand-in for iptables-persistent: a package owning the stock plugins, so the diversion
+  // is seen to move them and removal to bring them back, with dpkg's real ownership rules.
+  const pluginsDir = '/usr/share/netfilter-persistent/plugins.d';
+  const stock = join(pluginsDir, '15-ip4tables');
+  const stockText = '#!/bin/sh\n# stand-in for the stock plugin (iptables-safe-restore test)\n';
+  const fake = join(out, 'fake-stock');
+  mkdirSync(join(fake, 'DEBIAN'), { recursive: true });
+  mkdirSync(join(fake, pluginsDir), { recursive: true });
+  for (const p of ['15-ip4tables', '25-ip6tables']) writeFileSync(join(fake, pluginsDir, p), stockText, { mode: 0o755 });
+  writeFileSync(join(fake, 'DEBIAN', 'control'), 'Package: isr-test-stock-plugins\nVersion: 1.0\nArchitecture: all\nMaintainer: test <test@invalid>\nDescription: stand-in for the stock netfilter-persistent plugins\n');
+  const fakeDeb = join(out, 'isr-test-stock-plugins.deb');
+  assert.equal(sh('dpkg-deb', ['--root-owner-group', '--build', fake, fakeDeb]).status, 0);
+  try {
+    const f = sh('dpkg', ['-i', fakeDeb]);
+    assert.equal(f.status, 0, f.stdout + f.stderr);
+    const i = sh('dpkg', ['-i', deb]);
+    assert.equal(i.status, 0, i.stdout + i.stderr);
+
+    const v = sh('/usr/sbin/iptables-safe-restore', ['--version']);
+    assert.equal(v.stdout, `${version}\n`, v.stderr);
+    const c = sh('/usr/sbin/iptables-safe-restore', ['check', '/usr/share/doc/iptables-safe-restore/examples/rhel-iptables-services.rules']);
+    assert.equal(c.status, 0, c.stderr);
+    assert.match(c.stdout, /valid IPv4 ruleset/);
+    const c6 = sh('/usr/sbin/ip6tables-safe-restore', ['check'], { input: '*filter\n-A INPUT -s fd00::/8 -j ACCEPT\nCOMMIT\n' });
+    assert.equal(c6.status, 0, c6.stderr);
+
+    assert.equal(sh('man', ['-w', 'iptables-safe-restore']).stdout.trim(), '/usr/share/man/man8/iptables-safe-restore.8.gz');
+    // man-db follows the .so link to the page it names.
+    assert.match(sh('man', ['-w', 'ip6tables-safe-restore']).stdout, /^\/usr\/share\/man\/man8\/ip6?tables-safe-restore\.8\.gz$/m);
+    const page = sh('man', ['ip6tables-safe-restore'], { env: { ...process.env, MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat' } });
+    assert.match(page.stdout, /EXIT STATUS/, page.stderr);
+
+    const complete = (words: string) =>
+      sh('bash', ['-c', `source "$1"; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _iptables-safe-restore_yargs_completions; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', '/usr/share/bash-completion/completions/iptables-safe-restore']).stdout.split('\n');
+    assert.ok(complete('iptables-safe-restore pl').includes('plan'));
+    assert.ok(complete('iptables-safe-restore plan --state').includes('--state-dir'));
+
+    const diversions = sh('dpkg-divert', ['--list', 'iptables-safe-restore']).stdout;
+    assert.match(diversions, /diversion of \/usr\/share\/netfilter-persistent\/plugins\.d\/15-ip4tables to \/usr\/share\/iptables-safe-restore\/diverted\/15-ip4tables by iptables-safe-restore/);
+    assert.match(diversions, /plugins\.d\/25-ip6tables to \/usr\/share\/iptables-safe-restore\/diverted\/25-ip6tables/);
+    assert.equal(existsSync(stock), false, 'the stock plugin still sits in plugins.d');
+    assert.equal(readFileSync('/usr/share/iptables-safe-restore/diverted/15-ip4tables', 'utf8'), stockText);
+    // What netfilter-persistent would run (run-parts --list honours the same name rules).
+    const plugins = sh('run-parts', ['--list', pluginsDir]).stdout;
+    assert.match(plugins, /15-ip4tables-safe/);
+    assert.doesNotMatch(plugins, /15-ip4tables\n/);
+
+    const r = sh('dpkg', ['-r', 'iptables-safe-restore']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(sh('dpkg-divert', ['--list', 'iptables-safe-restore']).stdout, '', 'diversions left after removal');
+    assert.equal(readFileSync(stock, 'utf8'), stockText, 'the stock plugin is back in place');
+    assert.equal(existsSync('/usr/sbin/iptables-safe-restore'), false);
+    assert.equal(existsSync('/etc/cron.d/iptables-safe-restore'), true, 'a removed (not purged) package keeps its conffile');
+    const p = sh('dpkg', ['--purge', 'iptables-safe-restore']);
+    assert.equal(p.status, 0, p.stdout + p.stderr);
+    assert.equal(existsSync('/etc/cron.d/iptables-safe-restore'), false);
+    assert.equal(existsSync('/usr/share/iptables-safe-restore'), false);
+    // The stock package is removed while ours is installed: dpkg removes the diverted file.
+    assert.equal(sh('dpkg', ['-i', deb]).status, 0);
+    assert.equal(sh('dpkg', ['--purge', 'isr-test-stock-plugins']).status, 0);
+    assert.equal(existsSync('/usr/share/iptables-safe-restore/diverted/15-ip4tables'), false);
+    const p2 = sh('dpkg', ['--purge', 'iptables-safe-restore']);
+    assert.equal(p2.status, 0, p2.stdout + p2.stderr);
+    assert.equal(sh('dpkg-divert', ['--list', 'iptables-safe-restore']).stdout, '');
+  } finally {
+    sh('dpkg', ['--purge', 'iptables-safe-restore']);
+    sh('dpkg', ['--purge', 'isr-test-stock-plugins']);
+  }
+});
