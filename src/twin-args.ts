@@ -81,8 +81,9 @@ export interface TwinArgs {
 
 const isNumber = (s: string | undefined): s is string => s !== undefined && /^\d+$/.test(s);
 
-/** True when argv names a command (`plan …`, `-6 apply …`); false for the twin. */
+/** True when argv names a command (`plan …`, `-6 apply …`), or is bash completion asking the command table; false for the twin. */
 export function isVerbInvocation(argv: readonly string[]): boolean {
+  if (argv[0] === '--get-yargs-completions') return true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') return false;

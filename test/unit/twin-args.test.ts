@@ -84,6 +84,7 @@ test('a command word as the first operand selects the command table; anything el
   // an option's value is never the command word: -T takes one, -w only a number
   assert.equal(isVerbInvocation(['-T', 'save', 'f']), false);
   assert.equal(isVerbInvocation(['-w', 'save']), true);
+  assert.equal(isVerbInvocation(['--get-yargs-completions', 'iptables-safe-restore', 'pl']), true, 'bash completion asks the command table');
 });
 
 test('the twin answers 0 or 1 like iptables-restore, keeping 5 (the rollback failed)', () => {
