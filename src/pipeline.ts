@@ -43,6 +43,8 @@ export interface PipelineOptions {
   force?: boolean;
   /** iptables-restore --noflush: the file's commands act on the live ruleset (the twin's -n). */
   noflush?: boolean;
+  /** An input with no tables is an empty ruleset (nothing to do), as iptables-restore takes it: the twin, reconcile. */
+  allowEmpty?: boolean;
   /** Only these tables of the file (the twin's -T); the others are left alone. */
   tables?: readonly string[];
   /** Passed on to iptables-restore when writing: --counters (rule counters from the file), -W, -M. */
@@ -81,7 +83,7 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   livePromise.catch(() => {}); // awaited below; parse errors must not leave it unhandled
   // --noflush: the file's commands replay on the live ruleset, so they wait for it
   const base = opts.noflush ? (await livePromise).ruleset : undefined;
-  const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family, base });
+  const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family, base, allowEmpty: opts.allowEmpty });
   const only = opts.tables ?? opts.inputText?.tables;
   if (only) for (const t of [...user.tables.keys()]) if (!only.includes(t)) user.tables.delete(t);
   // Still while iptables-save runs: guess what will be stripped from what the file alone says

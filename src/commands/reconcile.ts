@@ -39,7 +39,7 @@ export async function reconcileCommand(o: ReconcileOptions, out: Output): Promis
   let outcome;
   try {
     outcome = await runTransaction({
-      inputs: [{ ...o, file, canonical: 'auto' }], stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep,
+      inputs: [{ ...o, file, canonical: 'auto', allowEmpty: true }], stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep,
       reason: `reconcile ${file}`, quietWhenNothingToDo: true, say: (l) => out.warn(l),
     });
   } catch (e) {

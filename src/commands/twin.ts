@@ -11,6 +11,8 @@
 //   -t       everything up to `iptables-restore --noflush --test` of what would be written
 //   -T NAME  only that table of the file
 //   -c       rule counters from the file, for the rules this run writes
+// An empty input (or only comments) changes nothing and succeeds, as with iptables-restore
+// (an empty rules.v6 saved on a host without IPv6 rules).
 import { isTableName, type Family } from '../core/model.js';
 import { pipelineArgs } from '../command-options.js';
 import { UsageError } from '../errors.js';
@@ -59,7 +61,7 @@ async function twinInput(a: TwinArgs, family: Family): Promise<FamilyInput> {
   return {
     ...base, family, canonical: 'auto', stateDir: a.stateDir ?? DEFAULT_STATE_DIR,
     wait: typeof a.wait === 'number' ? a.wait : undefined, waitInterval: a.waitInterval, modprobe: a.modprobe,
-    counters: a.counters, noflush: a.noflush, tables: a.table ? [a.table] : undefined,
+    counters: a.counters, noflush: a.noflush, tables: a.table ? [a.table] : undefined, allowEmpty: true,
   };
 }
 

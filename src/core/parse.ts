@@ -35,6 +35,8 @@ export interface ParseOptions {
    * a user chain that exists flushes it (a built-in chain's declaration only sets its policy).
    */
   base?: Ruleset;
+  /** An input with no tables (empty, or only comments) is an empty ruleset, as iptables-restore takes it, not an error. */
+  allowEmpty?: boolean;
 }
 
 export interface ParseResult {
@@ -101,7 +103,7 @@ class Parser {
     if (this.table) {
       this.error(`table '${this.table.name}' opened at line ${this.tableLine} has no COMMIT`, undefined, lines.length);
     }
-    if (this.ruleset.tables.size === 0 && this.errors.length === 0) {
+    if (this.ruleset.tables.size === 0 && this.errors.length === 0 && !this.opts.allowEmpty) {
       this.error(lines.some((l) => l.trim() !== '') ? 'no tables: the input has only comments and blank lines' : 'empty input: no tables');
     }
   }
