@@ -137,7 +137,11 @@ function withStubChains(rs: Ruleset): { input: Ruleset; stubs: Map<TableName, Se
   return { input, stubs };
 }
 
-/** Put back what loading changed: undeclared policies stay undeclared, stub chains go. */
+/**
+ * Put back what loading changed: undeclared policies stay undeclared, stub chains go, and
+ * each rule gets the counters the file gave it (the kernel keeps a chain's rules in order,
+ * so the n-th rule read back is the n-th rule loaded).
+ */
 function restoreShape(canon: Ruleset, stripped: Ruleset, stubs: Map<TableName, Set<string>>): void {
   for (const [name, t] of canon.tables) {
     const orig = stripped.tables.get(name)!;
@@ -147,6 +151,7 @@ function restoreShape(canon: Ruleset, stripped: Ruleset, stubs: Map<TableName, S
       if (c.builtin) c.policy = o?.policy ?? null;
       c.counters = o?.counters;
       c.source = o?.source;
+      if (o && o.rules.length === c.rules.length) c.rules.forEach((r, i) => (r.counters = o.rules[i].counters));
     }
   }
 }

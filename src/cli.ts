@@ -1,11 +1,11 @@
 // The command table: options → typed calls. No logic lives here; each verb's module is
 // loaded only when that verb runs, so `--version` and `--help` start fast.
 import yargs, { type Argv } from 'yargs';
-import type { PipelineOptions } from './pipeline.js';
+import { pipelineArgs, type GivenOptions } from './command-options.js';
 import { profileNames } from './core/owners/index.js';
 import type { Family } from './core/model.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { UserError } from './errors.js';
+import { UsageError } from './errors.js';
 import { consoleOutput } from './ui/output.js';
 
 export { VERSION } from './version.js';
@@ -19,7 +19,9 @@ interface Global {
 export async function runCli(argv: string[], global: Global): Promise<ExitCode> {
   let code: ExitCode = EXIT.OK;
   const out = (a: { quiet?: boolean; verbose?: boolean }) => consoleOutput(a, global.prog);
-  const given = (key: string) => argv.some((x) => x === `--${key}` || x.startsWith(`--${key}=`));
+  const isGiven = (key: string) => argv.some((x) => x === `--${key}` || x.startsWith(`--${key}=`));
+  // yargs fills in defaults; the configuration file's settings count only where none was given
+  const given = <A extends GivenOptions>(a: A): A => ({ ...a, backend: isGiven('backend') ? a.backend : undefined });
   const familyOf = (a: { ipv4?: boolean; ipv6?: boolean }): Family => (a.ipv6 ? 'ipv6' : a.ipv4 ? 'ipv4' : global.family);
 
   const parser = yargs(argv.map((x) => (x === '--confirm' ? '--confirm=' : x))) // bare --confirm never takes the next word as its value
@@ -38,10 +40,11 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
           .positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })
           .option('canonical', { type: 'boolean', description: 'print the ruleset as iptables-save would print it' })
           .option('kernel', { type: 'boolean', description: 'with --canonical: ask the kernel (root; throwaway network namespace) instead of the offline normalizer' })
-          .option('backend', { choices: ['auto', 'nft', 'legacy'] as const, default: 'auto' as const, description: 'iptables backend for --kernel' }),
+          .option('backend', { choices: ['auto', 'nft', 'legacy'] as const, default: 'auto' as const, description: 'iptables backend for --kernel' })
+          .option('force', FORCE),
       async (a) => {
         const { check } = await import('./commands/check.js');
-        code = await check({ file: a.file, family: familyOf(a), canonical: a.canonical, kernel: a.kernel, backend: a.backend }, out(a));
+        code = await check({ file: a.file, family: familyOf(a), canonical: a.canonical, kernel: a.kernel, backend: a.backend, force: a.force }, out(a));
       },
     )
     .command(
@@ -50,7 +53,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       (y) => pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })),
       async (a) => {
         const { mergeCommand } = await import('./commands/merge.js');
-        code = await mergeCommand(await pipelineArgs(a, familyOf(a), given), out(a));
+        code = await mergeCommand(await pipelineArgs(given(a), familyOf(a)), out(a));
       },
     )
     .command(
@@ -59,7 +62,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       (y) => pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (stdin when omitted or -)' })),
       async (a) => {
         const { explainCommand } = await import('./commands/explain.js');
-        code = await explainCommand(await pipelineArgs(a, familyOf(a), given), out(a));
+        code = await explainCommand(await pipelineArgs(given(a), familyOf(a)), out(a));
       },
     )
     .command(
@@ -76,7 +79,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       async (a) => {
         const { planCommand } = await import('./commands/plan.js');
         code = await planCommand(
-          { ...(await pipelineArgs(a, familyOf(a), given)), json: a.json, out: a.out, context: a.context, explain: a.explain, color: a.color, canonical: a.canonical, stateDir: a.stateDir },
+          { ...(await pipelineArgs(given(a), familyOf(a))), json: a.json, out: a.out, context: a.context, explain: a.explain, color: a.color, canonical: a.canonical, stateDir: a.stateDir },
           out(a),
         );
       },
@@ -92,7 +95,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
           .option('recover', { type: 'boolean', description: 'first restore the snapshot of an apply that did not finish' }),
       async (a) => {
         const { applyCommand } = await import('./commands/apply.js');
-        const base = await pipelineArgs(a, familyOf(a), given);
+        const base = await pipelineArgs(given(a), familyOf(a));
         const files = [a.file, a.file6].filter((f): f is string => f !== undefined);
         code = await applyCommand(
           { ...base, ...txArgs(a), files: files.length ? files : ['-'], family: a.family ?? familyOf(a), plan: a.plan, recover: a.recover, confirm: a.confirm, force: a.force },
@@ -106,7 +109,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       (y) => confirmOptions(txOptions(stateOptions(pipelineOptions(y.positional('snapshot', { type: 'string', description: 'snapshot id (see history)' }))))),
       async (a) => {
         const { rollbackCommand } = await import('./commands/rollback.js');
-        const base = await pipelineArgs(a, familyOf(a), given);
+        const base = await pipelineArgs(given(a), familyOf(a));
         const only = a.ipv4 ? 'ipv4' : a.ipv6 ? 'ipv6' : undefined;
         code = await rollbackCommand({ ...base, ...txArgs(a), snapshot: a.snapshot, only, confirm: a.confirm, force: a.force }, out(a));
       },
@@ -117,7 +120,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       (y) => txOptions(stateOptions(pipelineOptions(y))),
       async (a) => {
         const { recoverCommand } = await import('./commands/recover.js');
-        const base = await pipelineArgs(a, familyOf(a), given);
+        const base = await pipelineArgs(given(a), familyOf(a));
         code = await recoverCommand({ ...base, ...txArgs(a) }, out(a));
       },
     )
@@ -146,6 +149,40 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       },
     )
     .command(
+      'save',
+      "print the live ruleset like iptables-save, without Docker's (and other preserved owners') chains and rules",
+      (y) =>
+        pipelineOptions(y)
+          .option('counters', { alias: 'c', type: 'boolean', description: 'with packet and byte counters (iptables-save -c)' })
+          .option('table', { alias: 't', type: 'string', description: 'only this table' })
+          .option('out', { type: 'string', description: 'write to FILE atomically (0600; never through a symlink), keeping the previous one as FILE.save' }),
+      async (a) => {
+        const { saveCommand } = await import('./commands/save.js');
+        code = await saveCommand({ ...(await pipelineArgs(given(a), familyOf(a))), counters: a.counters, table: a.table, out: a.out }, out(a));
+      },
+    )
+    .command(
+      'stop',
+      "what 'service iptables stop' should do on a Docker host: policies ACCEPT, your rules and chains gone, Docker's kept",
+      (y) => txOptions(stateOptions(pipelineOptions(y))).option('table', { alias: 't', type: 'string', description: 'only this table' }),
+      async (a) => {
+        const { stopCommand } = await import('./commands/stop.js');
+        code = await stopCommand({ ...(await pipelineArgs(given(a), familyOf(a))), ...txArgs(a), table: a.table }, out(a));
+      },
+    )
+    .command(
+      'reconcile [file]',
+      'for cron and timers: in sync → nothing printed, exit 0; drifted → applied, one line, exit 7; lock held → quiet exit 6. ' +
+        'FILE: rules-ipv4/rules-ipv6 of the configuration, else the first that exists of /etc/sysconfig/iptables, /etc/iptables/rules.v4 ' +
+        '(IPv6: /etc/sysconfig/ip6tables, /etc/iptables/rules.v6)',
+      (y) => txOptions(stateOptions(pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (default: see above)' })))),
+      async (a) => {
+        const { reconcileCommand } = await import('./commands/reconcile.js');
+        const { readConfig } = await import('./io/config.js');
+        code = await reconcileCommand({ ...(await pipelineArgs(given(a), familyOf(a))), ...txArgs(a), config: readConfig(a.config) }, out(a));
+      },
+    )
+    .command(
       'history',
       'journal entries and snapshots, newest first',
       (y) => stateOptions(y).option('json', { type: 'boolean', description: 'as JSON' }),
@@ -157,13 +194,13 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
     .middleware(async (a) => {
       const cmd = String(a._[0] ?? '');
       const dir = typeof a.stateDir === 'string' ? a.stateDir : '/var/lib/iptables-safe-restore';
-      if (['recover', 'rollback', 'apply', 'confirm', '__watchdog'].includes(cmd)) return; // these settle it themselves
+      if (['recover', 'rollback', 'apply', 'confirm', '__watchdog', 'stop', 'reconcile'].includes(cmd)) return; // these settle it themselves
       const { readPending, watched, msLeft } = await import('./io/pending.js');
       const p = readPending(dir);
       if (p && (!watched(p) || msLeft(p) < -5000)) {
         process.stderr.write(`${global.prog}: warning: the change applied ${p.appliedAt} awaits confirmation (deadline ${p.deadline}) but ${watched(p) ? 'its watchdog has not rolled it back' : 'its watchdog is gone'}; run '${global.prog} recover' to roll it back to snapshot ${p.snapshot}\n`);
       }
-      if (cmd === 'history') return;
+      if (['history', 'stop', 'reconcile'].includes(cmd)) return;
       const { readInProgress } = await import('./io/journal.js');
       const { pidAlive } = await import('./io/pid.js');
       const u = readInProgress(dir);
@@ -180,7 +217,10 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
     .alias('help', 'h')
     .epilog(
       'Exit status: 0 success (check: valid; plan: no changes), 1 error (bad input, no permission, failure),\n' +
-        '2 plan: changes pending; 8 a change awaits confirmation; 9 confirm: nothing pending; 10 not confirmed: rolled back.\n' +
+        '2 plan: changes pending, 3 apply: nothing to do, 4 failed and rolled back, 5 the rollback failed too,\n' +
+        '6 another run holds the lock, 7 reconcile: drift repaired, 8 a change awaits confirmation,\n' +
+        '9 confirm: nothing pending, 10 not confirmed: rolled back.\n' +
+        `Without a command: '${global.prog} [OPTIONS] [FILE]' does the job of ${global.family === 'ipv4' ? 'iptables' : 'ip6tables'}-restore, Docker-safe ('${global.prog} -h').\n` +
         'Docs: man iptables-safe-restore, or README.md.',
     )
     .wrap(Math.min(100, process.stdout.columns || 100))
@@ -192,7 +232,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
   return code;
 }
 
-export class UsageError extends UserError {}
+export { UsageError };
 
 
 /** Options shared by every command that reads the live ruleset. */
@@ -203,8 +243,15 @@ function pipelineOptions<T>(y: Argv<T>) {
     .option('docker-socket', { type: 'string', description: `Docker Engine API socket (default ${'/var/run/docker.sock'}, used when it answers)` })
     .option('preserve', { type: 'string', array: true, description: `also keep another tool's chains: ${profileNames().filter((n) => n !== 'docker').join(', ')}` })
     .option('config', { type: 'string', description: 'configuration file (default /etc/iptables-safe-restore.conf, when present)' })
-    .option('netns', { type: 'string', description: 'work on the firewall of this network namespace (a name under /run/netns, or a path)' });
+    .option('netns', { type: 'string', description: 'work on the firewall of this network namespace (a name under /run/netns, or a path)' })
+    .option('force', FORCE);
 }
+
+/** One --force for every refusal a user may override (both stated when it is used). */
+const FORCE = {
+  type: 'boolean',
+  description: 'go on past a refusal: read a ruleset file a non-root user or group could write (with a warning); confirm a change awaiting confirmation first',
+} as const;
 
 /** Options of commands that keep state or call iptables-restore. */
 function stateOptions<T>(y: Argv<T>) {
@@ -221,32 +268,13 @@ function txOptions<T>(y: Argv<T>) {
     .option('keep', { type: 'number', default: 20, description: 'how many snapshots to keep' });
 }
 
-/** --confirm and --force, for the commands that change the kernel (apply, rollback). */
+/** --confirm (and --force), for the commands that change the kernel (apply, rollback). */
 function confirmOptions<T>(y: Argv<T>) {
   return y
     .option('confirm', { type: 'string', description: 'roll back at the end of DURATION (--confirm=90s; bare: 60s) unless `confirm` runs first, from a new login' })
-    .option('force', { type: 'boolean', description: 'a change awaits confirmation: confirm it, then go on' });
+    .option('force', FORCE);
 }
 
 function txArgs(a: { stateDir: string; lockWait: number; lockFile: string; keep: number; wait?: number }) {
   return { stateDir: a.stateDir, lockWait: a.lockWait, lockFile: a.lockFile, keep: a.keep, wait: a.wait };
-}
-
-/** Command line over configuration file: options given win; --preserve adds to the file's list. */
-async function pipelineArgs(
-  a: { file?: string; liveFrom?: string; backend?: 'auto' | 'nft' | 'legacy'; dockerSocket?: string; preserve?: string[]; config?: string; netns?: string },
-  family: Family,
-  given: (key: string) => boolean,
-): Promise<PipelineOptions> {
-  const { readConfig } = await import('./io/config.js');
-  const cfg = readConfig(a.config);
-  return {
-    file: a.file,
-    family,
-    liveFrom: a.liveFrom,
-    backend: given('backend') ? a.backend : (cfg.backend ?? a.backend),
-    dockerSocket: a.dockerSocket ?? cfg.dockerSocket,
-    preserve: [...(cfg.preserve ?? []), ...(a.preserve ?? [])],
-    netns: a.netns === undefined ? undefined : a.netns.includes('/') ? a.netns : `/run/netns/${a.netns}`,
-  };
 }

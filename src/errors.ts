@@ -25,6 +25,9 @@ export class ParseError extends UserError {
   }
 }
 
+/** A bad option or argument on the command line. */
+export class UsageError extends UserError {}
+
 /** An input file cannot be read or is not safe to read (permissions, ownership). */
 export class InputError extends UserError {}
 

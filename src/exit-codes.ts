@@ -17,6 +17,8 @@ export const EXIT = {
   ROLLBACK_FAILED: 5,
   /** Another run holds the tool's lock. */
   LOCKED: 6,
+  /** reconcile: the live ruleset had drifted from the file and was repaired (applied). */
+  REPAIRED: 7,
   /** apply/rollback refused: a change is awaiting confirmation (apply --confirm); confirm --status: one is. */
   PENDING_CONFIRMATION: 8,
   /** confirm: nothing is awaiting confirmation. */
@@ -30,6 +32,18 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof LockedError) return EXIT.LOCKED;
   if (err instanceof PendingConfirmationError) return EXIT.PENDING_CONFIRMATION;
+  return EXIT.ERROR;
+}
+
+/**
+ * The twin (`iptables-safe-restore [OPTIONS] [FILE]`) answers as iptables-restore does: 0 on
+ * success (nothing to do is success too), 1 on failure — the firewall as it was (bad input,
+ * a refused rule, the lock held, rolled back). One code is kept: 5, the rollback failed too
+ * and the firewall is in an unknown state; a script testing `$? -ne 0` still sees a failure.
+ */
+export function twinExitCode(code: ExitCode): ExitCode {
+  if (code === EXIT.OK || code === EXIT.NOTHING_TO_DO) return EXIT.OK;
+  if (code === EXIT.ROLLBACK_FAILED) return EXIT.ROLLBACK_FAILED;
   return EXIT.ERROR;
 }
 

@@ -1,10 +1,14 @@
-// Entry point: pick the family from the name we were called by, run the command table, and
-// turn every error into a message and an exit code (exit-codes.ts). A user's mistake never
-// shows a stack trace; an internal bug does, because then the trace is what helps.
+// Entry point: pick the family from the name we were called by, then either the command table
+// (`iptables-safe-restore COMMAND …`, cli.ts) or, when the first word is not a command, the
+// iptables-restore twin (`iptables-safe-restore [OPTIONS] [FILE]`, commands/twin.ts). Every
+// error becomes a message and an exit code (exit-codes.ts; the twin answers 0/1 as
+// iptables-restore does). A user's mistake never shows a stack trace; an internal bug does,
+// because then the trace is what helps.
 import { basename } from 'node:path';
-import { runCli, UsageError } from './cli.js';
-import { formatDiagnostic, ParseError } from './errors.js';
-import { exitCodeFor, isReportable } from './exit-codes.js';
+import { formatDiagnostic, ParseError, UsageError } from './errors.js';
+import { exitCodeFor, isReportable, twinExitCode, type ExitCode } from './exit-codes.js';
+import { isVerbInvocation } from './twin-args.js';
+import { stderrRaw, stderrText } from './ui/output.js';
 
 export async function main(argv: string[], invokedAs: string): Promise<number> {
   const prog = basename(invokedAs);
@@ -16,19 +20,33 @@ export async function main(argv: string[], invokedAs: string): Promise<number> {
     });
   }
   const family = prog.startsWith('ip6tables') ? 'ipv6' : 'ipv4';
+  const twin = !isVerbInvocation(argv);
+  let code: ExitCode;
   try {
-    return await runCli(argv, { family, prog });
-  } catch (err) {
-    if (err instanceof ParseError) {
-      for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
-    } else if (err instanceof UsageError) {
-      process.stderr.write(`${prog}: ${err.message}\nTry '${prog} --help'.\n`);
-    } else if (isReportable(err)) {
-      const detail = 'detail' in err && err.detail ? `\n${err.detail}` : '';
-      process.stderr.write(`${prog}: ${err.message}${detail}\n`);
+    if (twin) {
+      const { twinCommand } = await import('./commands/twin.js');
+      code = await twinCommand(argv, { family, prog });
     } else {
-      process.stderr.write(`${prog}: internal error (please report): ${(err as Error)?.stack ?? String(err)}\n`);
+      const { runCli } = await import('./cli.js');
+      code = await runCli(argv, { family, prog });
     }
-    return exitCodeFor(err);
+  } catch (err) {
+    report(err, prog, twin);
+    code = exitCodeFor(err);
+  }
+  return twin ? twinExitCode(code) : code;
+}
+
+function report(err: unknown, prog: string, twin: boolean): void {
+  const write = (text: string) => process.stderr.write(stderrText(prog, text, 'err'));
+  if (err instanceof ParseError) {
+    process.stderr.write(stderrRaw(err.diagnostics.map(formatDiagnostic).join('\n'), 'err'));
+  } else if (err instanceof UsageError) {
+    write(`${err.message}\nTry '${prog} ${twin ? '-h' : '--help'}' for more information.`);
+  } else if (isReportable(err)) {
+    const detail = 'detail' in err && err.detail ? `\n${err.detail}` : '';
+    write(`${err.message}${detail}`);
+  } else {
+    write(`internal error (please report): ${(err as Error)?.stack ?? String(err)}`);
   }
 }

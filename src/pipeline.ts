@@ -39,6 +39,18 @@ export interface PipelineOptions {
   netns?: string;
   /** Seconds to wait for the xtables lock. */
   wait?: number;
+  /** Read an input file a non-root user could have written (a warning instead of a refusal). */
+  force?: boolean;
+  /** iptables-restore --noflush: the file's commands act on the live ruleset (the twin's -n). */
+  noflush?: boolean;
+  /** An input with no tables is an empty ruleset (nothing to do), as iptables-restore takes it: the twin, reconcile. */
+  allowEmpty?: boolean;
+  /** Only these tables of the file (the twin's -T); the others are left alone. */
+  tables?: readonly string[];
+  /** Passed on to iptables-restore when writing: --counters (rule counters from the file), -W, -M. */
+  counters?: boolean;
+  waitInterval?: number;
+  modprobe?: string;
 }
 
 export interface Pipeline {
@@ -62,15 +74,18 @@ export interface Pipeline {
 
 export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const profiles = selectProfiles(opts.preserve ?? []);
-  const input: Input = opts.inputText ? { name: opts.inputText.name, text: opts.inputText.text } : readInput(opts.file);
+  const input: Input = opts.inputText ? { name: opts.inputText.name, text: opts.inputText.text } : readInput(opts.file, { force: opts.force });
   const root = process.getuid?.() === 0;
   const backendGiven = opts.backend && opts.backend !== 'auto' ? opts.backend : undefined;
   const backendHere = backendGiven ?? (!opts.liveFrom || (opts.canonical && root) ? await detectBackend(opts.family) : undefined);
   // iptables-save runs while we parse the user's file (it writes to a file, not a pipe)
-  const livePromise = readLive({ family: opts.family, backend: backendHere ?? opts.backend, liveFrom: opts.liveFrom, netns: opts.netns });
+  const livePromise = readLive({ family: opts.family, backend: backendHere ?? opts.backend, liveFrom: opts.liveFrom, netns: opts.netns, force: opts.force });
   livePromise.catch(() => {}); // awaited below; parse errors must not leave it unhandled
-  const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
-  if (opts.inputText?.tables) for (const t of [...user.tables.keys()]) if (!opts.inputText.tables.includes(t)) user.tables.delete(t);
+  // --noflush: the file's commands replay on the live ruleset, so they wait for it
+  const base = opts.noflush ? (await livePromise).ruleset : undefined;
+  const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family, base, allowEmpty: opts.allowEmpty });
+  const only = opts.tables ?? opts.inputText?.tables;
+  if (only) for (const t of [...user.tables.keys()]) if (!only.includes(t)) user.tables.delete(t);
   // Still while iptables-save runs: guess what will be stripped from what the file alone says
   // about Docker, and read that canonical form from the cache. Kept only if the real strip,
   // with the live facts, makes exactly the same decisions.
@@ -84,7 +99,7 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const notes: string[] = [];
   const warnings: string[] = [];
   const splitBrain = live.backend && !opts.liveFrom ? otherBackendInUse(opts.family, live.backend, opts.netns) : Promise.resolve(false);
-  const api = opts.liveFrom && !opts.dockerSocket ? { why: 'live ruleset from a file: Docker API not asked' } : await readDockerApi(opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
+  const api = await dockerApi(opts);
   if (live.backend && (await splitBrain)) {
     const other = live.backend === 'nft' ? 'legacy' : 'nft';
     warnings.push(`SPLIT BRAIN: the ${other} backend also holds rules (${familyTool(opts.family)}-${other}-save shows them), but this run reads and writes only ${live.backend}. Packets pass through both; decide which backend owns the firewall.`);
@@ -110,6 +125,27 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const merged = merge(stripped, live.ruleset, liveClass, facts);
   if (facts.firewallBackend === 'nftables') notes.push("Docker reports its nftables firewall backend: it puts nothing in iptables");
   return { input, user, parseWarnings, live, profiles, facts, userClass, liveClass, stripped, merged, canonical, notes, warnings };
+}
+
+/** What the Engine API says (unless the live ruleset comes from a file and no socket was given). */
+function dockerApi(opts: PipelineOptions): ReturnType<typeof readDockerApi> | { why: string; facts?: undefined } {
+  return opts.liveFrom && !opts.dockerSocket ? { why: 'live ruleset from a file: Docker API not asked' } : readDockerApi(opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
+}
+
+export interface ClassifiedLive {
+  live: Live;
+  profiles: OwnerProfile[];
+  liveClass: Classification;
+  notes: string[];
+}
+
+/** The live ruleset alone, each chain and rule labelled with its owner (save, stop: no file). */
+export async function classifyLive(opts: Omit<PipelineOptions, 'file'> & { counters?: boolean }): Promise<ClassifiedLive> {
+  const profiles = selectProfiles(opts.preserve ?? []);
+  const live = await readLive({ family: opts.family, backend: opts.backend, liveFrom: opts.liveFrom, netns: opts.netns, counters: opts.counters, force: opts.force });
+  const api = await dockerApi(opts);
+  const facts = learnDockerFacts({ live: [live.ruleset], networks: api.facts?.networks, firewallBackend: api.facts?.firewallBackend });
+  return { live, profiles, liveClass: classify(live.ruleset, profiles, facts), notes: api.why ? [api.why] : [] };
 }
 
 /** Did two strips of the same file remove exactly the same lines, and keep the same user-content chains? */

@@ -22,7 +22,7 @@ import { restoreInputs, type Ownership, type TableWrite } from '../core/restore-
 import type { OwnerProfile } from '../core/owners/index.js';
 import { sha256 } from '../core/plan.js';
 import { SystemError, UserError } from '../errors.js';
-import { restore, type Backend } from '../io/iptables.js';
+import { restore, type Backend, type RestoreOptions } from '../io/iptables.js';
 import { readLive } from '../io/live.js';
 import { acquireLock, type Lock } from '../io/lock.js';
 import {
@@ -45,6 +45,8 @@ export interface TransactionOptions {
   /** How many times to re-merge and re-apply when Docker changed its rules meanwhile. */
   maxAttempts?: number;
   reason?: string;
+  /** Leave a run that had nothing to do out of the journal (reconcile, every few minutes). */
+  quietWhenNothingToDo?: boolean;
   /** recover: the unfinished apply being undone (its mark is replaced by ours). */
   resuming?: boolean;
   now?: () => Date;
@@ -106,9 +108,9 @@ export async function runTransaction(o: TransactionOptions): Promise<Outcome> {
 
 async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcome> {
   const works: Work[] = [];
-  for (const input of o.inputs) works.push(await prepare(input));
+  for (const input of o.inputs) works.push(await prepare(input, o.say));
   if (works.every((w) => w.writes.length === 0)) {
-    journal(o, now, 'nothing-to-do', works, undefined, 'the live ruleset already matches');
+    if (!o.quietWhenNothingToDo) journal(o, now, 'nothing-to-do', works, undefined, 'the live ruleset already matches');
     if (o.resuming) clearInProgress(o.stateDir);
     return { result: 'nothing-to-do' };
   }
@@ -131,7 +133,7 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
         interrupted.check();
         await fault(`before-write:${w.input.family}:${t.table}`);
         wrote = true;
-        await restore(t.input, { family: w.input.family, backend: w.backend, netns: w.input.netns, noflush: true, wait: w.input.wait });
+        await restore(t.input, toolOptions(w));
         await fault(`after-write:${w.input.family}:${t.table}`);
       }
     }
@@ -165,19 +167,37 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
   }
 }
 
+/**
+ * Check what would be written, as `apply` does before its first write, and write nothing:
+ * no lock, no snapshot, no journal (the twin's --test). Returns what would change.
+ */
+export async function validateOnly(inputs: FamilyInput[], say: (line: string) => void): Promise<{ changes: boolean; summary: string }> {
+  const works: Work[] = [];
+  for (const input of inputs) works.push(await prepare(input, say));
+  for (const w of works) await validate(w);
+  return { changes: works.some((w) => w.writes.length > 0), summary: works.map((w) => summarize(w)).join('; ') };
+}
+
+/** How iptables-restore is run for this family: --noflush always, and the user's -w/-W/-M/-c. */
+function toolOptions(w: Work, extra: Partial<RestoreOptions> = {}): RestoreOptions {
+  const i = w.input;
+  return { family: i.family, backend: w.backend, netns: i.netns, noflush: true, wait: i.wait, waitInterval: i.waitInterval, modprobe: i.modprobe, counters: i.counters, ...extra };
+}
+
 /** Build the target of one family and the writes that reach it. */
-async function prepare(input: FamilyInput): Promise<Work> {
+async function prepare(input: FamilyInput, say: (line: string) => void): Promise<Work> {
   // a saved ruleset is not what the kernel holds: writes computed against it would be wrong
   // (as root the canonical form's backend would otherwise let it through, to the host's kernel)
   if (input.liveFrom) throw new UserError('apply needs the live ruleset from the kernel (not --live-from)');
   const p = await buildTarget({ ...input, canonical: input.canonical ?? 'auto' });
+  if (p.input.unsafe) say(`warning: ${p.input.name}: ${p.input.unsafe}; anyone who can write it controls your firewall (read because of --force)`);
   if (p.canonical?.method === 'lexical' && p.canonical.uncertain.length) {
     const u = p.canonical.uncertain[0];
     throw new UserError(`cannot apply without the kernel's canonical form (${p.canonical.fallback ?? 'lexical mode'}): line ${u.line ?? '?'}: ${u.reason}`);
   }
   const backend = p.live.backend ?? p.canonical?.backend;
   if (!backend) throw new UserError('apply needs the live ruleset from the kernel (not --live-from)');
-  const writes = restoreInputs(p.live.ruleset, p.merged.target, ownership(p.liveClass));
+  const writes = restoreInputs(p.live.ruleset, p.merged.target, ownership(p.liveClass), { counters: input.counters });
   return {
     input, backend, profiles: p.profiles, user: p.stripped, tables: [...p.merged.target.tables.keys()], target: p.merged.target, liveText: p.live.text, writes,
     fileDigest: sha256(p.input.text),
@@ -217,7 +237,7 @@ async function validate(w: Work): Promise<void> {
   }
   for (const t of w.writes) {
     try {
-      await restore(t.input, { family: w.input.family, backend: w.backend, netns: w.input.netns, noflush: true, test: true, wait: w.input.wait });
+      await restore(t.input, toolOptions(w, { test: true }));
     } catch (e) {
       throw new UserError(`iptables-restore --test refused the ${w.input.family} ${t.table} changes: ${message(e)}: nothing was changed`);
     }
@@ -235,12 +255,12 @@ async function verify(w: Work, maxAttempts: number, check: () => void): Promise<
     const live = await readLive({ family: w.input.family, backend: w.backend, netns: w.input.netns });
     const target = remerge(w.user, live.ruleset, w.profiles);
     const liveCls = classify(live.ruleset, w.profiles, learnDockerFacts({ live: [live.ruleset], files: [w.user.ruleset] }));
-    const writes = restoreInputs(live.ruleset, target, ownership(liveCls));
+    const writes = restoreInputs(live.ruleset, target, ownership(liveCls), { counters: w.input.counters });
     if (writes.length === 0) return attempt;
     if (attempt === maxAttempts) break;
     // Docker is changing its rules right now (containers starting): let the burst settle.
     if (attempt > 1) await new Promise((r) => setTimeout(r, 25 * attempt));
-    for (const t of writes) await restore(t.input, { family: w.input.family, backend: w.backend, netns: w.input.netns, noflush: true, wait: w.input.wait });
+    for (const t of writes) await restore(t.input, toolOptions(w));
   }
   throw new VerifyError(`${w.input.family}: the live ruleset still differs from the target after ${maxAttempts} rounds (is something else rewriting the user's chains?)`);
 }

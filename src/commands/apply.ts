@@ -78,18 +78,18 @@ export function report(outcome: Outcome, out: Output): ExitCode {
       out.result(`applied: ${outcome.summary} (snapshot ${outcome.snapshot}${outcome.attempts > 1 ? `, ${outcome.attempts} rounds: Docker changed its rules meanwhile` : ''})`);
       return EXIT.OK;
     case 'rolled-back':
-      out.warn(`FAILED and rolled back to snapshot ${outcome.snapshot}: ${outcome.error}`);
-      out.warn('the firewall is as it was before this run');
+      out.error(`FAILED and rolled back to snapshot ${outcome.snapshot}: ${outcome.error}`);
+      out.error('the firewall is as it was before this run');
       return EXIT.ROLLED_BACK;
     case 'rollback-failed':
-      out.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
-      out.warn(`APPLY FAILED AND ROLLBACK FAILED: the firewall is in an unknown state.`);
-      out.warn(`  apply error:    ${outcome.error}`);
-      out.warn(`  rollback error: ${outcome.rollbackError}`);
-      out.warn(`  snapshot:       ${outcome.snapshot}`);
-      out.warn('  restore it by hand with:');
-      for (const c of outcome.restoreCommands) out.warn(`    ${c}`);
-      out.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+      out.error('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+      out.error(`APPLY FAILED AND ROLLBACK FAILED: the firewall is in an unknown state.`);
+      out.error(`  apply error:    ${outcome.error}`);
+      out.error(`  rollback error: ${outcome.rollbackError}`);
+      out.error(`  snapshot:       ${outcome.snapshot}`);
+      out.error('  restore it by hand with:');
+      for (const c of outcome.restoreCommands) out.error(`    ${c}`);
+      out.error('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
       return EXIT.ROLLBACK_FAILED;
   }
 }

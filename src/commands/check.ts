@@ -16,10 +16,12 @@ export interface CheckOptions {
   /** Canonical form from the kernel (throwaway namespace, root) instead of the lexical one. */
   kernel?: boolean;
   backend?: 'nft' | 'legacy' | 'auto';
+  /** Read a file a non-root user could have written (input.ts). */
+  force?: boolean;
 }
 
 export async function check(opts: CheckOptions, out: Output): Promise<ExitCode> {
-  const input = readInput(opts.file);
+  const input = readInput(opts.file, { force: opts.force });
   if (input.unsafe) out.warn(`${input.name}: ${input.unsafe}; anyone who can write it controls your firewall`);
   const { ruleset, warnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
   for (const w of warnings) out.warn(formatDiagnostic(w).replace(/^([^:]+:\d+): /, '$1: warning: '));

@@ -1,5 +1,5 @@
-// A transaction as the commands that change the kernel run it (apply, rollback; later the
-// twin and reconcile), with the rules of apply --confirm around it:
+// A transaction as the commands that change the kernel run it (apply, rollback; the twin,
+// stop and reconcile through pendingGuard), with the rules of apply --confirm around it:
 //
 //   a pending change whose watchdog is gone ──▶ rolled back first (and reported)
 //   a pending change being watched ──▶ refused, exit 8; --force confirms it, then goes on
@@ -49,4 +49,21 @@ export async function transact(flags: ConfirmFlags, tx: Tx, inputs: () => Promis
   const code = report(outcome, out);
   if (ms !== undefined && outcome.result === 'nothing-to-do') out.warn('nothing changed: nothing to confirm');
   return armed && code === EXIT.OK ? afterArmed(armed, { stateDir: tx.stateDir, lockWait: tx.lockWait, files: flags.files }, out) : code;
+}
+
+/**
+ * For the commands that change the kernel without arming a confirmation (the twin, stop,
+ * reconcile): a pending change whose watchdog is gone is rolled back first (reported); the
+ * returned guard, run under the lock, refuses while a watched change is pending (exit 8; the
+ * twin answers 1), or with --force confirms it first.
+ */
+export async function pendingGuard(
+  tx: { stateDir: string; lockWait: number; say: (l: string) => void },
+  o: { force?: boolean; what: string },
+  out: Output,
+): Promise<{ guard: TransactionOptions['guard']; failed?: ExitCode }> {
+  const orphan = await rollbackOrphan(tx.stateDir, { lockWait: tx.lockWait, say: tx.say });
+  const code = orphan ? report(orphan, out) : EXIT.OK;
+  const failed = code !== EXIT.OK && code !== EXIT.NOTHING_TO_DO ? code : undefined;
+  return { guard: refuseWhilePending(tx.stateDir, { force: o.force, by: `${o.what} --force`, say: tx.say }), failed };
 }

@@ -76,7 +76,7 @@ function logOutput(): Output {
     }
   };
   const line = (l: string) => write(2, `iptables-safe-restore: ${l}\n`);
-  return { print: (t) => write(1, t), result: (l) => write(1, l + '\n'), note: line, verbose: () => {}, warn: line };
+  return { print: (t) => write(1, t), result: (l) => write(1, l + '\n'), note: line, verbose: () => {}, warn: line, error: line };
 }
 
 async function rollBack(o: { stateDir: string; token: string }, terminated: boolean, log: (l: string) => void, out: Output): Promise<ExitCode> {

@@ -4,15 +4,19 @@
 //   preserve = kube-proxy fail2ban      # other owners whose chains are kept
 //   docker-socket = /run/docker.sock
 //   backend = nft                       # auto | nft | legacy
+//   rules-ipv4 = /etc/sysconfig/iptables   # the ruleset `reconcile` keeps the kernel at
+//   rules-ipv6 = /etc/sysconfig/ip6tables
 import { ParseError, type Diagnostic } from '../errors.js';
 
 export interface Config {
   preserve?: string[];
   dockerSocket?: string;
   backend?: 'auto' | 'nft' | 'legacy';
+  /** The ruleset file of each family (reconcile's default FILE). */
+  rules?: { ipv4?: string; ipv6?: string };
 }
 
-const KEYS = ['preserve', 'docker-socket', 'backend'];
+const KEYS = ['preserve', 'docker-socket', 'backend', 'rules-ipv4', 'rules-ipv6'];
 
 export function parseConfig(text: string, file: string): Config {
   const cfg: Config = {};
@@ -28,6 +32,10 @@ export function parseConfig(text: string, file: string): Config {
     if (!KEYS.includes(key)) return void errors.push({ ...at, reason: `unknown setting '${key}' (known: ${KEYS.join(', ')})` });
     if (key === 'preserve') cfg.preserve = [...(cfg.preserve ?? []), ...value.split(/[\s,]+/).filter(Boolean)];
     if (key === 'docker-socket') cfg.dockerSocket = value;
+    if (key === 'rules-ipv4' || key === 'rules-ipv6') {
+      if (!value.startsWith('/')) return void errors.push({ ...at, reason: `${key} must be an absolute path, not '${value}'` });
+      cfg.rules = { ...cfg.rules, [key === 'rules-ipv4' ? 'ipv4' : 'ipv6']: value };
+    }
     if (key === 'backend') {
       if (value !== 'auto' && value !== 'nft' && value !== 'legacy') return void errors.push({ ...at, reason: `backend must be auto, nft or legacy, not '${value}'` });
       cfg.backend = value;

@@ -28,6 +28,15 @@ export interface ParseOptions {
    * per-rule checks are skipped, since the kernel already accepted every rule.
    */
   trusted?: boolean;
+  /**
+   * iptables-restore --noflush: each table the input names starts as this ruleset's table
+   * (the live one) instead of empty, so that the input's commands act on it as they would on
+   * the kernel — `-A` appends to what is there, `-D` and `-I N` count its rules, and declaring
+   * a user chain that exists flushes it (a built-in chain's declaration only sets its policy).
+   */
+  base?: Ruleset;
+  /** An input with no tables (empty, or only comments) is an empty ruleset, as iptables-restore takes it, not an error. */
+  allowEmpty?: boolean;
 }
 
 export interface ParseResult {
@@ -59,6 +68,8 @@ class Parser {
   readonly errors: Diagnostic[] = [];
   readonly warnings: Diagnostic[] = [];
   private table: Table | undefined;
+  /** Chains of the current table that came from opts.base and this input has not declared yet. */
+  private fromBase = new Set<Chain>();
   private tableLine = 0;
   private lineNo = 0;
 
@@ -92,7 +103,7 @@ class Parser {
     if (this.table) {
       this.error(`table '${this.table.name}' opened at line ${this.tableLine} has no COMMIT`, undefined, lines.length);
     }
-    if (this.ruleset.tables.size === 0 && this.errors.length === 0) {
+    if (this.ruleset.tables.size === 0 && this.errors.length === 0 && !this.opts.allowEmpty) {
       this.error(lines.some((l) => l.trim() !== '') ? 'no tables: the input has only comments and blank lines' : 'empty input: no tables');
     }
   }
@@ -143,7 +154,10 @@ class Parser {
       this.error(`table '${name}' appears twice in the input`, name);
       return this.skipUnknownTable();
     }
-    this.table = newTable(name, { file: this.opts.file, line: this.lineNo });
+    const at = { file: this.opts.file, line: this.lineNo };
+    const base = this.opts.base?.tables.get(name);
+    this.table = base ? copyTable(base, at) : newTable(name, at);
+    this.fromBase = new Set(base ? this.table.chains.values() : []);
     this.tableLine = this.lineNo;
     this.ruleset.tables.set(name, this.table);
   }
@@ -173,6 +187,7 @@ class Parser {
     if (extra.length) return this.error(`unexpected '${extra.join(' ')}' after the chain counters`, extra[0]);
     const existing = table.chains.get(name);
     const builtin = isBuiltinChain(table.name, name);
+    if (existing && this.fromBase.delete(existing)) return this.redeclare(existing, policy, ctr);
     if (builtin) {
       if (existing?.source) return this.error(`chain '${name}' declared twice (first at line ${existing.source.line})`, name);
       if (policy !== '-' && policy !== 'ACCEPT' && policy !== 'DROP') {
@@ -193,6 +208,21 @@ class Parser {
       return this.error(`policy '${policy}' on user chain '${name}': only built-in chains have policies (use '-')`, policy);
     }
     table.chains.set(name, { name, builtin: false, policy: null, counters: ctr, rules: [], source: { file: this.opts.file, line: this.lineNo } });
+  }
+
+  /** --noflush: a chain that exists is declared: a user chain is flushed, a built-in one gets its policy. */
+  private redeclare(chain: Chain, policy: string, ctr: Counters | undefined): void {
+    if (chain.builtin) {
+      if (policy !== '-' && policy !== 'ACCEPT' && policy !== 'DROP') {
+        return this.error(`invalid policy '${policy}' for chain '${chain.name}' (ACCEPT or DROP)`, policy);
+      }
+      if (policy !== '-') chain.policy = policy;
+    } else {
+      if (policy !== '-') return this.error(`policy '${policy}' on user chain '${chain.name}': only built-in chains have policies (use '-')`, policy);
+      chain.rules = [];
+    }
+    chain.counters = ctr;
+    chain.source = { file: this.opts.file, line: this.lineNo };
   }
 
   private counters(text: string): Counters | undefined {
@@ -444,7 +474,7 @@ class ParsedRule implements Rule {
   target?: RuleTarget;
   counters?: Counters;
 
-  constructor(public chain: string, public text: string, public source: SourceRef, target?: RuleTarget, counters?: Counters) {
+  constructor(public chain: string, public text: string, public source: SourceRef | undefined, target?: RuleTarget, counters?: Counters) {
     if (target) this.target = target;
     if (counters) this.counters = counters;
   }
@@ -460,6 +490,15 @@ class ParsedRule implements Rule {
   set args(value: string[]) {
     this.#args = value;
   }
+}
+
+/** A table of the base ruleset to replay commands on: its own chains and rules (commands change them). */
+function copyTable(t: Table, source: SourceRef): Table {
+  const chains = new Map<string, Chain>();
+  for (const c of t.chains.values()) {
+    chains.set(c.name, { ...c, rules: c.rules.map((r) => new ParsedRule(r.chain, r.text, r.source, r.target, r.counters)) });
+  }
+  return { name: t.name, chains, source };
 }
 
 function escapeRe(s: string): string {

@@ -17,6 +17,9 @@
 //  - A built-in chain with no owned rules and many user rules to replace is flushed and
 //    refilled (-D by specification costs a scan of the chain per rule on the legacy backend).
 //  - Policies change with -P.
+//  - With counters (the twin's -c), every rule written carries its `[packets:bytes]` from the
+//    file (restored with --counters); rules left in place keep the kernel's counters, and
+//    chain (policy) counters are not written.
 import { chainsInSaveOrder, type Chain, type Rule, type Ruleset, type Table, type TableName } from './model.js';
 import { diffLines } from './line-diff.js';
 
@@ -41,20 +44,27 @@ export interface TableWrite {
 /** Above this many deletions, a built-in chain without owned rules is flushed and refilled. */
 const SURGICAL_LIMIT = 1000;
 
-const line = (chain: string, r: Rule) => (r.text === '' ? `-A ${chain}` : `-A ${chain} ${r.text}`);
+export interface RestoreInputOptions {
+  /** Prefix each rule written with its counters, for iptables-restore --counters. */
+  counters?: boolean;
+}
+
+/** `[p:b] ` before a rule written with counters, or nothing. */
+const ctr = (r: Rule | undefined, counters: boolean) => (counters && r?.counters ? `[${r.counters.packets}:${r.counters.bytes}] ` : '');
+const line = (chain: string, r: Rule, counters: boolean) => `${ctr(r, counters)}${r.text === '' ? `-A ${chain}` : `-A ${chain} ${r.text}`}`;
 const spec = (r: Rule) => (r.text === '' ? '' : ` ${r.text}`);
 const sameRules = (a: Chain, b: Chain) => a.rules.length === b.rules.length && a.rules.every((r, i) => r.text === b.rules[i].text);
 
-export function restoreInputs(live: Ruleset, target: Ruleset, own: Ownership): TableWrite[] {
+export function restoreInputs(live: Ruleset, target: Ruleset, own: Ownership, opts: RestoreInputOptions = {}): TableWrite[] {
   const out: TableWrite[] = [];
   for (const tt of target.tables.values()) {
-    const w = tableWrite(live.tables.get(tt.name), tt, own);
+    const w = tableWrite(live.tables.get(tt.name), tt, own, opts.counters ?? false);
     if (w) out.push(w);
   }
   return out;
 }
 
-function tableWrite(lt: Table | undefined, tt: Table, own: Ownership): TableWrite | undefined {
+function tableWrite(lt: Table | undefined, tt: Table, own: Ownership, counters: boolean): TableWrite | undefined {
   const owned = own.ownedChains(tt.name);
   const head: string[] = []; // -N, -F, -P
   const body: string[] = []; // -D, -A, -I
@@ -70,21 +80,21 @@ function tableWrite(lt: Table | undefined, tt: Table, own: Ownership): TableWrit
         head.push(`-P ${tc.name} ${tc.policy}`);
         w.policies.push({ chain: tc.name, policy: tc.policy });
       }
-      if (!lc ? tc.rules.length > 0 : !sameRules(lc, tc)) builtinEdit(lc, tc, own, head, body, w);
+      if (!lc ? tc.rules.length > 0 : !sameRules(lc, tc)) builtinEdit(lc, tc, own, head, body, w, counters);
       continue;
     }
     if (!lc) {
       head.push(`-N ${tc.name}`);
-      for (const r of tc.rules) body.push(line(tc.name, r));
+      for (const r of tc.rules) body.push(line(tc.name, r, counters));
       w.created.push(tc.name);
     } else if (!sameRules(lc, tc)) {
-      const ops = fewEdits(lc, tc, own);
+      const ops = fewEdits(lc, tc, own, counters);
       if (ops) {
         body.push(...ops);
         w.edited.push(tc.name);
       } else {
         head.push(`-F ${tc.name}`);
-        for (const r of tc.rules) body.push(line(tc.name, r));
+        for (const r of tc.rules) body.push(line(tc.name, r, counters));
         w.rewritten.push(tc.name);
       }
     }
@@ -104,15 +114,15 @@ function tableWrite(lt: Table | undefined, tt: Table, own: Ownership): TableWrit
  * A user chain where a few rules change (a 1% change spread over a large ruleset touches
  * most chains): delete and insert just those. Undefined when a flush and refill is simpler.
  */
-function fewEdits(lc: Chain, tc: Chain, own: Ownership): string[] | undefined {
+function fewEdits(lc: Chain, tc: Chain, own: Ownership, counters: boolean): string[] | undefined {
   const runs = diffLines(lc.rules.map((r) => r.text), tc.rules.map((r) => r.text));
   const edits = runs.filter((r) => r.op !== ' ').reduce((n, r) => n + r.lines.length, 0);
   if (edits > Math.max(8, tc.rules.length / 4)) return undefined;
-  return minimalEdit(lc.rules, lc.rules, tc.rules, 0, tc, own, runs);
+  return minimalEdit(lc.rules, lc.rules, tc.rules, 0, tc, own, counters, runs);
 }
 
 /** Edit a built-in chain: surgical where owned rules live, flush + refill otherwise. */
-function builtinEdit(lc: Chain | undefined, tc: Chain, own: Ownership, head: string[], body: string[], w: TableWrite): void {
+function builtinEdit(lc: Chain | undefined, tc: Chain, own: Ownership, head: string[], body: string[], w: TableWrite, counters: boolean): void {
   const live = lc?.rules ?? [];
   const liveUser = live.filter((r) => !own.isOwnedRule(r));
   const hasOwned = liveUser.length < live.length;
@@ -120,15 +130,15 @@ function builtinEdit(lc: Chain | undefined, tc: Chain, own: Ownership, head: str
   const targetUser = tc.rules.filter((r) => !own.isOwnedRule(r));
   if (!hasOwned && !tc.rules.some((r) => own.isOwnedRule(r)) && liveUser.length > SURGICAL_LIMIT) {
     head.push(`-F ${tc.name}`);
-    for (const r of tc.rules) body.push(line(tc.name, r));
+    for (const r of tc.rules) body.push(line(tc.name, r, counters));
     w.rewritten.push(tc.name);
     return;
   }
   // The user's block in the target starts after the owned rules placed above it.
   const leading = firstUser < 0 ? tc.rules.length : firstUser;
-  let ops = nothingOwnedAfter(live, own) && nothingOwnedAfter(tc.rules, own) ? tailRewrite(liveUser, targetUser, tc) : undefined;
-  ops ??= minimalEdit(live, liveUser, targetUser, leading, tc, own);
-  if (!ops) ops = replaceBlock(liveUser, targetUser, leading, tc);
+  let ops = nothingOwnedAfter(live, own) && nothingOwnedAfter(tc.rules, own) ? tailRewrite(liveUser, targetUser, tc, counters) : undefined;
+  ops ??= minimalEdit(live, liveUser, targetUser, leading, tc, own, counters);
+  if (!ops) ops = replaceBlock(liveUser, targetUser, leading, tc, counters);
   body.push(...ops);
   w.edited.push(tc.name);
 }
@@ -139,7 +149,7 @@ function builtinEdit(lc: Chain | undefined, tc: Chain, own: Ownership, head: str
  * of place relative to owned ones): then the whole block is replaced.
  */
 function minimalEdit(
-  live: Rule[], liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain, own: Ownership,
+  live: Rule[], liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain, own: Ownership, counters: boolean,
   runs = diffLines(liveUser.map((r) => r.text), targetUser.map((r) => r.text)),
 ): string[] | undefined {
   const ops: string[] = [];
@@ -147,6 +157,7 @@ function minimalEdit(
   const chain = live.map((r) => ({ text: r.text, owned: own.isOwnedRule(r) }));
   const userEntries = chain.filter((e) => !e.owned); // the live user rules, by identity
   let k = 0;
+  let j = 0; // the target user rule a kept or inserted line stands for
   let lastUserPos = -1; // where the last kept or inserted user rule now stands
   for (const run of runs) {
     for (const text of run.lines) {
@@ -156,10 +167,11 @@ function minimalEdit(
         if (lastUserPos >= chain.length) lastUserPos = chain.length - 1;
       } else if (run.op === ' ') {
         lastUserPos = chain.indexOf(userEntries[k++]);
+        j++;
       } else {
         const pos = lastUserPos >= 0 ? lastUserPos + 1 : Math.min(leading, chain.length);
         chain.splice(pos, 0, { text, owned: false });
-        ops.push(`-I ${tc.name} ${pos + 1}${text === '' ? '' : ' ' + text}`);
+        ops.push(`${ctr(targetUser[j++], counters)}-I ${tc.name} ${pos + 1}${text === '' ? '' : ' ' + text}`);
         lastUserPos = pos;
       }
     }
@@ -185,18 +197,18 @@ function nothingOwnedAfter(rules: Rule[], own: Ownership): boolean {
  * misplace anything. Undefined when a rule of the tail has the same text as one kept above it
  * (a deletion by specification would take the wrong one) or the tail is large.
  */
-function tailRewrite(liveUser: Rule[], targetUser: Rule[], tc: Chain): string[] | undefined {
+function tailRewrite(liveUser: Rule[], targetUser: Rule[], tc: Chain, counters: boolean): string[] | undefined {
   let p = 0;
   while (p < liveUser.length && p < targetUser.length && liveUser[p].text === targetUser[p].text) p++;
   const kept = new Set(liveUser.slice(0, p).map((r) => r.text));
   const gone = liveUser.slice(p);
   if (gone.length + targetUser.length - p > SURGICAL_LIMIT || gone.some((r) => kept.has(r.text))) return undefined;
-  return [...gone.map((r) => `-D ${tc.name}${spec(r)}`), ...targetUser.slice(p).map((r) => line(tc.name, r))];
+  return [...gone.map((r) => `-D ${tc.name}${spec(r)}`), ...targetUser.slice(p).map((r) => line(tc.name, r, counters))];
 }
 
 /** Delete every live user rule and insert the target's user block after the leading owned rules. */
-function replaceBlock(liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain): string[] {
+function replaceBlock(liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain, counters: boolean): string[] {
   const ops = liveUser.map((r) => `-D ${tc.name}${spec(r)}`);
-  targetUser.forEach((r, i) => ops.push(`-I ${tc.name} ${leading + i + 1}${spec(r)}`));
+  targetUser.forEach((r, i) => ops.push(`${ctr(r, counters)}-I ${tc.name} ${leading + i + 1}${spec(r)}`));
   return ops;
 }

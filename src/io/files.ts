@@ -1,12 +1,12 @@
-// Writing a file the user named (a saved plan, later a saved ruleset): atomically, mode
-// 0600, through a temporary file made by `tmp` beside it, never following a symlink at the
+// Writing a file the user named (a saved plan, a saved ruleset): atomically, mode 0600,
+// through a temporary file made by `tmp` beside it, never following a symlink at the
 // destination (rename replaces the link itself).
-import { closeSync, fsyncSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import tmp from 'tmp';
 import { InputError } from '../errors.js';
 
-export function writePrivateFile(path: string, content: string): void {
+export function writePrivateFile(path: string, content: string | Buffer): void {
   let t: tmp.FileResult;
   try {
     t = tmp.fileSync({ tmpdir: dirname(path), prefix: `.${basename(path)}.`, mode: 0o600 });
@@ -14,7 +14,7 @@ export function writePrivateFile(path: string, content: string): void {
     throw new InputError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    writeSync(t.fd, content);
+    writeSync(t.fd, typeof content === 'string' ? Buffer.from(content) : content);
     fsyncSync(t.fd);
   } finally {
     closeSync(t.fd);
@@ -25,4 +25,32 @@ export function writePrivateFile(path: string, content: string): void {
     rmSync(t.name, { force: true });
     throw new InputError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/**
+ * Replace a file the system keeps (a saved ruleset, `save --out`) as the RHEL script does:
+ * the previous contents kept as PATH.save, then the new contents written atomically, 0600.
+ * A symlink at PATH is refused: neither followed nor silently replaced.
+ */
+export function replaceKeepingPrevious(path: string, content: string): { previous: boolean } {
+  let st: Stats | undefined;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (st?.isSymbolicLink()) throw new InputError(`${path} is a symbolic link: refusing to write through it (remove the link, or name the file it points to)`);
+  if (st && !st.isFile()) throw new InputError(`${path} is not a regular file: refusing to replace it`);
+  if (st) {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    let previous: Buffer;
+    try {
+      previous = readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    writePrivateFile(`${path}.save`, previous);
+  }
+  writePrivateFile(path, content);
+  return { previous: st !== undefined };
 }

@@ -1,17 +1,38 @@
-// Reading the user's ruleset: a file or stdin, as UTF-8 text, with a warning (or, for
-// commands that change the kernel, a refusal) when a non-root user could have written it.
-import { fstatSync, openSync, readFileSync, closeSync, type Stats } from 'node:fs';
+// Reading the user's ruleset: a file or stdin, as UTF-8 text.
+//
+// Ownership: whoever can write the ruleset file controls the firewall. Running as root, a
+// file that a non-root user or group could write — or could replace, through its directory —
+// is refused (InputError, exit 1) naming the file and the reason; `--force` turns the refusal
+// into a warning (Input.unsafe, which callers print). Precisely, refused when:
+//   - the file's owner is not root, or it is writable by others, or by a group other than root's;
+//   - its directory (and, for a symlink, the link's directory too) is owned by a non-root user,
+//     or writable by others or a non-root group — unless the directory is sticky (/tmp): there
+//     only the owner (root) can replace or remove the file.
+// As a non-root user the check is skipped: such a run cannot change the firewall, and the files
+// it previews (--live-from, a copy of another host's ruleset) are naturally the user's own.
+import { fstatSync, openSync, readFileSync, closeSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 
 export interface Input {
   /** Name for messages: the path, or `<stdin>`. */
   name: string;
   text: string;
-  /** Why the file is unsafe to trust, if it is (writable by a non-root user or group). */
+  /** Why the file is unsafe to trust, when it is and --force let us read it anyway. */
   unsafe?: string;
 }
 
-export function readInput(path: string | undefined): Input {
+export interface ReadOptions {
+  /** Read a file a non-root user could have written, with a warning instead of a refusal. */
+  force?: boolean;
+  /** Whether the ownership check applies (default: when running as root). */
+  checkOwnership?: boolean;
+}
+
+/** Refused input: the file (or its directory) is writable by someone other than root. */
+export class UnsafeInputError extends InputError {}
+
+export function readInput(path: string | undefined, opts: ReadOptions = {}): Input {
   if (path === undefined || path === '-') return { name: '<stdin>', text: decode(readStdin(), '<stdin>') };
   let fd: number;
   try {
@@ -24,7 +45,11 @@ export function readInput(path: string | undefined): Input {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new InputError(`${path}: not a regular file`);
-    return { name: path, text: decode(readFileSync(fd), path), unsafe: unsafeReason(st) };
+    const unsafe = (opts.checkOwnership ?? process.getuid?.() === 0) ? unsafeFile(path, st) : undefined;
+    if (unsafe && !opts.force) {
+      throw new UnsafeInputError(`${path}: refusing to read it: ${unsafe}; anyone who can write it controls your firewall (make it root's and not group/world-writable, or give --force)`);
+    }
+    return { name: path, text: decode(readFileSync(fd), path), unsafe };
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`${path}: cannot read: ${(e as Error).message}`);
@@ -48,6 +73,30 @@ export function unsafeReason(st: Pick<Stats, 'uid' | 'gid' | 'mode'>): string | 
   if (st.uid !== 0) return `owned by uid ${st.uid}, not root`;
   if (st.mode & 0o002) return 'writable by every user';
   if (st.mode & 0o020 && st.gid !== 0) return `writable by group ${st.gid}`;
+  return undefined;
+}
+
+/** A directory lets others replace the files in it: unsafe as for a file, unless sticky. */
+export function unsafeDirReason(st: Pick<Stats, 'uid' | 'gid' | 'mode'>): string | undefined {
+  if (st.uid !== 0) return `owned by uid ${st.uid}, not root`;
+  if (st.mode & 0o1000) return undefined; // sticky: only the file's owner (root) may replace it
+  return unsafeReason(st);
+}
+
+/** Why the opened file (st) at path, or a directory it sits in, is unsafe; undefined when safe. */
+function unsafeFile(path: string, st: Stats): string | undefined {
+  const own = unsafeReason(st);
+  if (own) return own;
+  const dirs = new Set([dirname(resolve(path))]);
+  try {
+    dirs.add(dirname(realpathSync(path)));
+  } catch {
+    // vanished since we opened it: the directory of the name we were given is checked
+  }
+  for (const dir of dirs) {
+    const why = unsafeDirReason(statSync(dir));
+    if (why) return `its directory ${dir} is ${why}`;
+  }
   return undefined;
 }
 

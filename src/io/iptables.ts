@@ -67,10 +67,25 @@ export async function save(opts: ToolOptions & { counters?: boolean; table?: str
   }
 }
 
+export interface RestoreOptions extends ToolOptions {
+  noflush?: boolean;
+  test?: boolean;
+  counters?: boolean;
+  /** Seconds to wait for the xtables lock (default: as long as it takes). */
+  wait?: number;
+  /** Microseconds between xtables lock attempts (-W). */
+  waitInterval?: number;
+  /** The program that loads kernel modules (-M). */
+  modprobe?: string;
+}
+
 /** iptables-restore with the given input; throws SystemError with iptables' own message on failure. */
-export async function restore(input: string, opts: ToolOptions & { noflush?: boolean; test?: boolean; counters?: boolean; wait?: number }): Promise<void> {
+export async function restore(input: string, opts: RestoreOptions): Promise<void> {
   const wait = opts.wait !== undefined ? ['-w', String(opts.wait)] : ['-w'];
-  const args = [...wait, ...(opts.noflush ? ['--noflush'] : []), ...(opts.test ? ['--test'] : []), ...(opts.counters ? ['--counters'] : [])];
+  const args = [
+    ...wait, ...(opts.waitInterval !== undefined ? ['-W', String(opts.waitInterval)] : []), ...(opts.modprobe ? ['-M', opts.modprobe] : []),
+    ...(opts.noflush ? ['--noflush'] : []), ...(opts.test ? ['--test'] : []), ...(opts.counters ? ['--counters'] : []),
+  ];
   const tool = toolName(opts.family, opts.backend, 'restore');
   const res = await run(tool, args, { ...opts, input });
   if (res.exitCode !== 0) throw new SystemError(`${tool} failed (exit ${res.exitCode})${where(opts)}`, res.stderr.trim());

@@ -11,6 +11,10 @@ export interface LiveOptions {
   backend?: Backend | 'auto';
   liveFrom?: string;
   netns?: string;
+  /** With rule and chain counters (iptables-save -c). */
+  counters?: boolean;
+  /** Read a --live-from file a non-root user could have written (input.ts). */
+  force?: boolean;
 }
 
 export interface Live {
@@ -24,13 +28,13 @@ export interface Live {
 export async function readLive(opts: LiveOptions): Promise<Live> {
   if (opts.liveFrom) {
     // a saved file may have been edited by hand: check it like any input
-    const input = readInput(opts.liveFrom);
+    const input = readInput(opts.liveFrom, { force: opts.force });
     return { ruleset: parseLiveText(input.text, input.name, opts.family, false), source: input.name, text: input.text };
   }
   const backend = !opts.backend || opts.backend === 'auto' ? await detectBackend(opts.family) : opts.backend;
   let text: string;
   try {
-    text = await save({ family: opts.family, backend, netns: opts.netns });
+    text = await save({ family: opts.family, backend, netns: opts.netns, counters: opts.counters });
   } catch (e) {
     if (e instanceof SystemError && /Permission denied|not permitted|must be root/i.test(e.detail ?? '')) {
       throw new PermissionError('reading the live ruleset needs root (or use --live-from SAVED_FILE for an offline preview)');

@@ -32,7 +32,9 @@ export interface Lock {
 export async function acquireLock(path: string, waitSeconds: number, now: () => Date = () => new Date()): Promise<Lock> {
   const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   closeSync(fd);
-  const args = ['--exclusive', ...(waitSeconds > 0 ? ['--wait', String(waitSeconds)] : ['--nonblock']), path, 'cat'];
+  // Infinity: wait as long as it takes (the twin's -w without a value)
+  const wait = waitSeconds === Infinity ? [] : waitSeconds > 0 ? ['--wait', String(waitSeconds)] : ['--nonblock'];
+  const args = ['--exclusive', ...wait, path, 'cat'];
   const holder = spawnHolder('flock', args);
   try {
     await holder.ready;

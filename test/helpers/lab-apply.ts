@@ -44,15 +44,15 @@ export function plan(ctx: ToolContext, family: Family, file: string): Promise<Ru
   return runTool(ctx, family, ['plan', file]);
 }
 
-/** The tool with any arguments, against the lab's host namespace, dockerd and the context's state directory. */
-export async function runTool(ctx: ToolContext, family: Family, args: string[]): Promise<RunResult> {
+/** The tool with ARGS against the lab's host namespace and dockerd (and our state directory, unless stateless: save). */
+export async function runTool(ctx: ToolContext, family: Family, args: string[], o: { stateless?: boolean } = {}): Promise<RunResult> {
   const r = await execa(
     process.execPath,
     [
       TOOL[family], ...args,
       '--netns', ctx.lab.env.NETNS_HOST ?? `isr-lab-${ctx.lab.instance}-host`,
       '--docker-socket', ctx.lab.dockerSocket(),
-      '--state-dir', ctx.stateDir,
+      ...(o.stateless ? [] : ['--state-dir', ctx.stateDir]),
     ],
     { reject: false, timeout: 120_000, stdin: 'ignore', env: { NO_COLOR: '1' } },
   );

@@ -15,6 +15,7 @@ export function recordOutput(): Recorded {
     note: (l) => void (o.stderr += `note: ${l}\n`),
     verbose: () => {},
     warn: (l) => void (o.stderr += `${l}\n`),
+    error: (l) => void (o.stderr += `${l}\n`),
   };
   return o;
 }

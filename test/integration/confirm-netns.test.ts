@@ -277,6 +277,28 @@ for (const backend of ['nft', 'legacy'] as const) {
     await e.noWatchdogLeft();
   });
 
+  test(`[${backend}] while a change is pending, the twin refuses (1), stop refuses (8), reconcile quietly does nothing (8)`, async (t) => {
+    if (!requireRoot(t)) return;
+    const e = await confirmEnv(backend, t);
+    assert.equal((await e.cli(['apply', e.files.v4, '--confirm=60s'])).code, 0);
+    const before = await e.state();
+    const twin = await e.cli([e.files.v4b]);
+    assert.equal(twin.code, 1, 'the twin answers 1, as iptables-restore does for any failure');
+    assert.match(twin.err, /a change is awaiting confirmation/);
+    const stop = await e.cli(['stop']);
+    assert.equal(stop.code, 8, stop.err);
+    const reconcile = await e.cli(['reconcile', e.files.v4b]);
+    assert.equal(reconcile.code, 8, reconcile.err);
+    assert.equal(reconcile.out + reconcile.err, '', 'reconcile says nothing (cron mails nothing)');
+    assert.equal(await e.state(), before, 'nothing changed');
+    assert.ok(e.pending(), 'still pending');
+    const forced = await e.cli([e.files.v4b, '--force']);
+    assert.equal(forced.code, 0, forced.err);
+    assert.equal(e.pending(), undefined, '--force confirmed it first');
+    assert.equal((await e.cli(['plan', e.files.v4b, '-q'])).code, 0, 'then the twin restored its file');
+    await e.noWatchdogLeft();
+  });
+
   test(`[${backend}] on a terminal the prompt accepts only 'yes'; anything else rolls back at once; end of input leaves it to the watchdog`, async (t) => {
     if (!requireRoot(t)) return;
     const e = await confirmEnv(backend, t);

@@ -44,12 +44,16 @@ test('--version and -V: the package version', () => {
   assert.equal(run(as6, ['-V']).stdout, `${version}\n`);
 });
 
-test('--help is the same as the unbundled tool', () => {
+test('--help (the twin\'s) and a command\'s --help are the same as the unbundled tool', () => {
   const ours = run(as4, ['--help']);
   const theirs = run(bin4, ['--help']);
   assert.equal(ours.status, 0);
   assert.equal(ours.stdout, theirs.stdout);
-  assert.match(ours.stdout, /^iptables-safe-restore <command>/);
+  assert.match(ours.stdout, /^Usage: iptables-safe-restore \[-c\] \[-v\]/);
+  const plan = run(as4, ['plan', '--help']);
+  assert.equal(plan.status, 0);
+  assert.equal(plan.stdout, run(bin4, ['plan', '--help']).stdout);
+  assert.match(plan.stdout, /^iptables-safe-restore plan \[file\]/);
 });
 
 test('check: same output and status as the unbundled tool, valid and invalid', () => {

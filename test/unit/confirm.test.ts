@@ -110,8 +110,14 @@ test('a watchdog is known by its command line, never by its pid alone', () => {
   assert.equal(isWatchdog(2 ** 22 + 1, 'feedface'), false, 'no such pid');
 });
 
-test('--help lists confirm and hides the watchdog', () => {
+test('--help lists confirm and hides the watchdog; the watchdog word reaches the command table', () => {
   const h = run(['--help']);
-  assert.match(h.stdout, /^ {2}\S+ confirm +keep the change awaiting confirmation/m);
+  assert.match(h.stdout, /COMMAND \[options\] +\(.*\bconfirm\b.*;/);
   assert.doesNotMatch(h.stdout, /__watchdog/);
+  const c = run(['confirm', '--help']);
+  assert.match(c.stdout, /keep the change awaiting confirmation/);
+  // not taken by the twin as a FILE named __watchdog: yargs asks for its required options
+  const w = run(['__watchdog']);
+  assert.equal(w.status, 1);
+  assert.match(w.stderr, /Missing required argument/);
 });

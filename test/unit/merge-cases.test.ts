@@ -140,7 +140,7 @@ test('the configuration file: preserve lists, settings, and located errors', asy
     preserve: ['kube-proxy', 'fail2ban', 'calico'], dockerSocket: '/run/d.sock', backend: 'legacy',
   });
   assert.throws(() => parseConfig('preserve = x\ncolour = blue\nbackend = iptables\njunk\n', 'c'), (e: Error) =>
-    e.message === "c:2: unknown setting 'colour' (known: preserve, docker-socket, backend)\nc:3: backend must be auto, nft or legacy, not 'iptables'\nc:4: expected 'key = value' (at 'junk')");
+    e.message === "c:2: unknown setting 'colour' (known: preserve, docker-socket, backend, rules-ipv4, rules-ipv6)\nc:3: backend must be auto, nft or legacy, not 'iptables'\nc:4: expected 'key = value' (at 'junk')");
 });
 
 test('shapes without a moby capture: SCTP CHECKSUM, encrypted overlay, IPv6 loopback-published DROP', () => {
