@@ -20,7 +20,8 @@ export const VERBS = [
 /** Command words that are not listed: the process apply --confirm leaves behind. */
 const HIDDEN_VERBS = ['__watchdog'];
 
-type ArgKind = 'none' | 'required' | 'optional';
+/** optional: a value attached, or a number as the next word (-w 5); attached: only `--name=VALUE`. */
+type ArgKind = 'none' | 'required' | 'optional' | 'attached';
 
 interface Spec {
   long: string;
@@ -52,6 +53,7 @@ const SPECS: readonly Spec[] = [
   { long: 'lock-wait', arg: 'required' },
   { long: 'lock-file', arg: 'required' },
   { long: 'force', arg: 'none' },
+  { long: 'confirm', arg: 'attached' },
   { long: 'quiet', arg: 'none' },
 ];
 
@@ -78,6 +80,8 @@ export interface TwinArgs {
   netns?: string;
   lockWait?: number;
   lockFile?: string;
+  /** --confirm[=DURATION]: '' when bare (the default window). */
+  confirm?: string;
   force: boolean;
   quiet: boolean;
 }
@@ -189,6 +193,7 @@ function build(seen: Array<[Spec, string | undefined]>, file: string | undefined
       case 'version': t.version = true; break;
       case 'help': t.help = true; break;
       case 'force': t.force = true; break;
+      case 'confirm': t.confirm = v; break;
       case 'quiet': t.quiet = true; break;
       case 'ipv4': t.family = 'ipv4'; break;
       case 'ipv6': t.family = 'ipv6'; break;

@@ -19,12 +19,11 @@ import { UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { DEFAULT_LOCK_FILE } from '../io/lock.js';
 import { DEFAULT_STATE_DIR } from '../io/state.js';
-import { runTransaction, validateOnly, type FamilyInput } from '../apply/transaction.js';
+import { validateOnly, type FamilyInput } from '../apply/transaction.js';
 import { parseTwinArgs, VERBS, type TwinArgs } from '../twin-args.js';
 import { consoleOutput } from '../ui/output.js';
 import { VERSION } from '../version.js';
-import { report } from './apply.js';
-import { pendingGuard } from './transact.js';
+import { transact } from './transact.js';
 
 /** Seconds to wait for the tool's own lock when -w is not given (a timer's reconcile may hold it briefly). */
 export const TWIN_LOCK_WAIT = 60;
@@ -50,13 +49,13 @@ export async function twinCommand(argv: string[], g: { family: Family; prog: str
     return EXIT.OK;
   }
   const lockWait = a.lockWait ?? (a.wait === 'forever' ? Infinity : (a.wait ?? TWIN_LOCK_WAIT));
-  const pending = await pendingGuard({ stateDir: input.stateDir!, lockWait, say }, { force: a.force, what: 'restore' }, out);
-  if (pending.failed !== undefined) return pending.failed;
-  const outcome = await runTransaction({
-    inputs: [input], stateDir: input.stateDir!, lockFile: a.lockFile ?? DEFAULT_LOCK_FILE, lockWait, keep: 20,
-    reason: `restore${a.noflush ? ' --noflush' : ''} ${input.file ?? '<stdin>'}`, say, guard: pending.guard,
-  });
-  return report(outcome, out);
+  // as apply: a change awaiting confirmation refuses us (or --force confirms it); --confirm arms one
+  const flags = { confirm: a.confirm, force: a.force, files: [a.file ?? '-'], netns: input.netns, dockerSocket: input.dockerSocket, preserve: input.preserve, wait: input.wait };
+  const tx = {
+    stateDir: input.stateDir!, lockFile: a.lockFile ?? DEFAULT_LOCK_FILE, lockWait, keep: 20,
+    reason: `restore${a.noflush ? ' --noflush' : ''} ${input.file ?? '<stdin>'}`, say,
+  };
+  return transact(flags, tx, () => [input], 'restore', out);
 }
 
 async function twinInput(a: TwinArgs, family: Family): Promise<FamilyInput> {
@@ -90,7 +89,7 @@ part is written, verified, and rolled back on failure.
   -M, --modprobe COMMAND    passed to ${tool}-restore
   -4, -6                    IPv4 / IPv6 rules (default: from the program name)
       --backend auto|nft|legacy --state-dir DIR --docker-socket PATH --preserve NAME --config FILE
-      --netns NAME --lock-wait SECONDS --lock-file FILE --force --quiet   (see '${prog} apply --help')
+      --netns NAME --lock-wait SECONDS --lock-file FILE --force --quiet --confirm[=DURATION]   (see '${prog} apply --help')
 
 Exit status: 0 success (also when nothing had to change), 1 failure (nothing changed, or rolled back),
 5 failed and the rollback failed too (loud; the firewall is in an unknown state).

@@ -158,6 +158,22 @@ for (const backend of ['nft', 'legacy'] as const) {
     assert.equal((await e.cli(['confirm', '--status'])).code, 0);
   });
 
+  test(`[${backend}] the twin with --confirm: not confirmed, its restore is rolled back at the deadline`, async (t) => {
+    if (!requireRoot(t)) return;
+    const e = await confirmEnv(backend, t);
+    const before = await e.state();
+    const a = await e.cli([e.files.v4, '--confirm=2s']);
+    assert.equal(a.code, 0, a.err);
+    assert.match(a.err, /AWAITING CONFIRMATION: .* unless confirmed/, 'the twin is silent, but not about the deadline');
+    assert.match(a.err, /iptables-safe-restore confirm --state-dir /);
+    const p = e.pending()!;
+    assert.notEqual(await e.state(), before, 'the file was restored');
+    await sleep(Math.max(0, Date.parse(p.deadline) - Date.now()) + 1500);
+    await e.noWatchdogLeft();
+    assert.equal(await e.state(), before, 'rolled back to what was live before');
+    assert.equal((await journal(e))[0].result, 'not-confirmed');
+  });
+
   test(`[${backend}] kill -9 the watchdog: plan warns, recover rolls back; apply rolls back first, then applies`, async (t) => {
     if (!requireRoot(t)) return;
     const e = await confirmEnv(backend, t);

@@ -37,6 +37,14 @@ test('-w takes an optional number of seconds: -w, -w 5, --wait=5, --wait 600, -w
   assert.throws(() => parseTwinArgs(['-W']), /option requires an argument -- 'W'/);
 });
 
+test('--confirm takes a duration only attached (--confirm=90s); bare, it never eats the FILE', () => {
+  assert.deepEqual([parseTwinArgs(['--confirm', 'rules']).confirm, parseTwinArgs(['--confirm', 'rules']).file], ['', 'rules']);
+  assert.deepEqual([parseTwinArgs(['--confirm=90s', 'rules']).confirm, parseTwinArgs(['--confirm=90s', 'rules']).file], ['90s', 'rules']);
+  assert.equal(parseTwinArgs(['rules']).confirm, undefined);
+  assert.equal(parseTwinArgs(['--confirm', '60']).file, '60', 'a number after a bare --confirm is the FILE, not a duration');
+  assert.equal(isVerbInvocation(['--confirm', 'plan']), true, 'a bare --confirm takes no value word');
+});
+
 test('operands anywhere, - is stdin, -- ends the options, one FILE at most', () => {
   const a = parseTwinArgs(['rules.v4', '-n']);
   assert.deepEqual([a.file, a.noflush], ['rules.v4', true]);
