@@ -1,18 +1,16 @@
-// A throwaway network namespace holding a real Docker 20.10 capture (test/fixtures/lab), a
-// temp state directory, the user's files, and the CLI run against them — for the tests that
-// change firewall state (apply, confirm). Also the Docker-like writer (docker-writer.ts) run
-// against that namespace.
+// The tests that change firewall state (apply, confirm): the throwaway Docker host of
+// netns-host.ts (a real Docker 20.10 capture in a namespace) with the user's files written and
+// the CLI run against it, each command with the options it takes. Also the Docker-like writer
+// (docker-writer.ts) run against that namespace.
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { createNetns, deleteNetns, type Netns } from '../../src/io/netns.js';
-import { restore, save } from '../../src/io/iptables.js';
-import { fixture, repoRoot, withoutComments } from './fixtures.js';
+import type { Netns } from '../../src/io/netns.js';
+import { isVerbInvocation } from '../../src/twin-args.js';
+import { repoRoot } from './fixtures.js';
+import { BIN, dockerHost } from './netns-host.js';
 
-export const BIN4 = join(repoRoot, 'bin', 'iptables-safe-restore');
-const LIVE4 = withoutComments(readFileSync(fixture('lab', '20.10', 'ipv6.v4.rules'), 'utf8'));
-const LIVE6 = withoutComments(readFileSync(fixture('lab', '20.10', 'ipv6.v6.rules'), 'utf8'));
+export const BIN4 = BIN.ipv4;
 
 const USER4 = `*filter
 :INPUT DROP [0:0]
@@ -46,31 +44,29 @@ export interface Env {
   state: (family?: 'ipv4' | 'ipv6') => Promise<string>;
 }
 
+/** The namespace of netns-host.ts (a Docker 20.10 capture loaded) with the user's files written. */
 export async function setup(backend: 'nft' | 'legacy', t: { after: (f: () => Promise<void> | void) => void }): Promise<Env> {
-  const ns = await createNetns('applytest');
-  const dir = mkdtempSync(join(tmpdir(), 'isr-apply-'));
-  t.after(async () => {
-    await deleteNetns(ns);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await restore(LIVE4, { family: 'ipv4', backend, netns: ns.path });
-  await restore(LIVE6, { family: 'ipv6', backend, netns: ns.path });
-  const files = { v4: join(dir, 'rules.v4'), v6: join(dir, 'rules.v6'), v4b: join(dir, 'rules-b.v4') };
-  writeFileSync(files.v4, USER4);
-  writeFileSync(files.v6, USER6);
-  writeFileSync(files.v4b, USER4.replace('-A SSH -s 10.0.0.0/8 -j ACCEPT', '-A SSH -s 10.0.0.0/8 -j ACCEPT\n-A SSH -s 192.168.0.0/16 -j ACCEPT'));
-  const common = ['--netns', ns.path, '--backend', backend, '--state-dir', join(dir, 'state'), '--docker-socket', '/nonexistent/sock'];
+  const h = await dockerHost(backend, t, 'applytest');
+  const files = {
+    v4: h.file('rules.v4', USER4),
+    v6: h.file('rules.v6', USER6),
+    v4b: h.file('rules-b.v4', USER4.replace('-A SSH -s 10.0.0.0/8 -j ACCEPT', '-A SSH -s 10.0.0.0/8 -j ACCEPT\n-A SSH -s 192.168.0.0/16 -j ACCEPT')),
+  };
+  const state = ['--state-dir', join(h.dir, 'state')];
+  // the options each kind of command takes: the lock only where the kernel may change
+  const optionsFor = (args: string[]): string[] => {
+    if (['history', 'confirm'].includes(args[0])) return state;
+    const changes = !isVerbInvocation(args) || ['apply', 'rollback', 'recover', 'stop', 'reconcile'].includes(args[0]);
+    return [...h.hostOptions(false), ...state, ...(changes ? ['--lock-file', join(h.dir, 'lock')] : [])];
+  };
   return {
-    ns, dir, backend, files,
+    ns: h.ns, dir: h.dir, backend, files,
     cli: async (args, env = {}) => {
-      const isTx = ['apply', 'rollback', 'recover'].includes(args[0]);
-      const stateOnly = ['history', 'confirm'].includes(args[0]);
-      const opts = stateOnly ? common.slice(4, 6) : [...common, ...(isTx ? ['--lock-file', join(dir, 'lock')] : [])];
-      const r = await execa(process.execPath, [BIN4, ...args, ...opts], { reject: false, env: { ...env } });
+      const r = await execa(process.execPath, [BIN4, ...args, ...optionsFor(args)], { reject: false, env: { ...env } });
       return { code: r.exitCode ?? (r.signal === 'SIGKILL' ? 137 : -1), out: String(r.stdout), err: String(r.stderr) };
     },
     // the live ruleset without counters, for comparing before / after
-    state: async (family = 'ipv4') => (await save({ family, backend, netns: ns.path })).replace(/\[\d+:\d+\]/g, '[0:0]'),
+    state: (family = 'ipv4') => h.state({ family }),
   };
 }
 
