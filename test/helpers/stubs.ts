@@ -33,6 +33,20 @@ done
 exit 0
 `;
 
+/** What the packages install in /usr/libexec/iptables-safe-restore, from packaging/. */
+const LIBEXEC: Record<string, string> = {
+  'config.sh': 'lib/config.sh',
+  reconcile: 'lib/reconcile',
+  'iptables-service': 'rhel/iptables-service',
+  'legacy-actions': 'rhel/legacy-actions',
+  'netfilter-persistent-plugin': 'debian/netfilter-persistent-plugin',
+};
+
+/** Lays out DIR as the installed /usr/libexec/iptables-safe-restore (symlinks into packaging/): for ISR_LIBEXEC_DIR. */
+export function linkLibexec(dir: string): void {
+  for (const [name, src] of Object.entries(LIBEXEC)) symlinkSync(join(packaging, src), join(dir, name));
+}
+
 export class Sandbox {
   readonly dir = mkdtempSync(join(tmpdir(), 'isr-pkg-'));
   readonly bin = join(this.dir, 'bin');
@@ -46,14 +60,7 @@ export class Sandbox {
       writeFileSync(join(this.bin, p), stub);
       chmodSync(join(this.bin, p), 0o755);
     }
-    const installed: Record<string, string> = {
-      'config.sh': 'lib/config.sh',
-      reconcile: 'lib/reconcile',
-      'iptables-service': 'rhel/iptables-service',
-      'legacy-actions': 'rhel/legacy-actions',
-      'netfilter-persistent-plugin': 'debian/netfilter-persistent-plugin',
-    };
-    for (const [name, src] of Object.entries(installed)) symlinkSync(join(packaging, src), join(this.libexec, name));
+    linkLibexec(this.libexec);
     writeFileSync(this.log, '');
   }
 
