@@ -18,7 +18,7 @@ import type { Diagnostic } from './errors.js';
 import { readInput, type Input } from './io/input.js';
 import { readLive, type Live } from './io/live.js';
 import { readDockerApi, DEFAULT_DOCKER_SOCKET } from './io/docker-api.js';
-import { detectBackend, otherBackendInUse, type Backend } from './io/iptables.js';
+import { detectBackend, otherBackendInUse, toolVersion, type Backend } from './io/iptables.js';
 import { cachedCanonical, canonicalUserPart, type CanonicalMode, type CanonicalResult } from './canonical-form.js';
 
 const familyTool = (f: Family) => (f === 'ipv4' ? 'iptables' : 'ip6tables');
@@ -66,9 +66,16 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const root = process.getuid?.() === 0;
   const backendGiven = opts.backend && opts.backend !== 'auto' ? opts.backend : undefined;
   const backendHere = backendGiven ?? (!opts.liveFrom || (opts.canonical && root) ? await detectBackend(opts.family) : undefined);
-  // iptables-save runs while we parse the user's file (it writes to a file, not a pipe)
+  // Everything that waits on other processes starts now and runs while we parse the file:
+  // iptables-save (parsed as it writes), the other backend's save (split brain), the Docker
+  // API, the iptables version (part of the canonical cache key).
   const livePromise = readLive({ family: opts.family, backend: backendHere ?? opts.backend, liveFrom: opts.liveFrom, netns: opts.netns });
-  livePromise.catch(() => {}); // awaited below; parse errors must not leave it unhandled
+  const splitBrain = backendHere && !opts.liveFrom ? otherBackendInUse(opts.family, backendHere, opts.netns) : Promise.resolve(false);
+  const apiPromise = opts.liveFrom && !opts.dockerSocket
+    ? Promise.resolve({ why: 'live ruleset from a file: Docker API not asked', facts: undefined })
+    : readDockerApi(opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
+  if (opts.canonical && backendHere && root) void toolVersion(opts.family, backendHere).catch(() => {});
+  for (const p of [livePromise, splitBrain, apiPromise]) p.catch(() => {}); // awaited below; a parse error must not leave them unhandled
   const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
   if (opts.inputText?.tables) for (const t of [...user.tables.keys()]) if (!opts.inputText.tables.includes(t)) user.tables.delete(t);
   // Still while iptables-save runs: guess what will be stripped from what the file alone says
@@ -83,8 +90,7 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const live = await livePromise;
   const notes: string[] = [];
   const warnings: string[] = [];
-  const splitBrain = live.backend && !opts.liveFrom ? otherBackendInUse(opts.family, live.backend, opts.netns) : Promise.resolve(false);
-  const api = opts.liveFrom && !opts.dockerSocket ? { why: 'live ruleset from a file: Docker API not asked' } : await readDockerApi(opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
+  const api = await apiPromise;
   if (live.backend && (await splitBrain)) {
     const other = live.backend === 'nft' ? 'legacy' : 'nft';
     warnings.push(`SPLIT BRAIN: the ${other} backend also holds rules (${familyTool(opts.family)}-${other}-save shows them), but this run reads and writes only ${live.backend}. Packets pass through both; decide which backend owns the firewall.`);

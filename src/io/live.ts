@@ -4,7 +4,7 @@ import type { Family, Ruleset } from '../core/model.js';
 import { parseRuleset } from '../core/parse.js';
 import { PermissionError, SystemError } from '../errors.js';
 import { readInput } from './input.js';
-import { detectBackend, save, type Backend } from './iptables.js';
+import { detectBackend, saveParsed, type Backend } from './iptables.js';
 
 export interface LiveOptions {
   family: Family;
@@ -28,17 +28,16 @@ export async function readLive(opts: LiveOptions): Promise<Live> {
     return { ruleset: parseLiveText(input.text, input.name, opts.family, false), source: input.name, text: input.text };
   }
   const backend = !opts.backend || opts.backend === 'auto' ? await detectBackend(opts.family) : opts.backend;
-  let text: string;
+  const tool = `${opts.family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`;
   try {
-    text = await save({ family: opts.family, backend, netns: opts.netns });
+    const { text, ruleset } = await saveParsed({ family: opts.family, backend, netns: opts.netns, name: tool });
+    return { ruleset, source: tool, backend, text };
   } catch (e) {
     if (e instanceof SystemError && /Permission denied|not permitted|must be root/i.test(e.detail ?? '')) {
       throw new PermissionError('reading the live ruleset needs root (or use --live-from SAVED_FILE for an offline preview)');
     }
     throw e;
   }
-  const tool = `${opts.family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`;
-  return { ruleset: parseLiveText(text, tool, opts.family, true), source: tool, backend, text };
 }
 
 /** An empty save (no tables loaded yet) is a valid live ruleset. */
