@@ -125,15 +125,20 @@ class Parser {
 
   /** Whole lines (no trailing newline: the text up to one). */
   feed(text: string): void {
-    const lines = text.split('\n');
     // One scan of the whole text; per-line checks only when it finds something. Text
     // printed by iptables-save is taken as it is (a comment may hold any byte).
     const binary = !this.opts.trusted && CONTROL.test(text);
-    for (let i = 0; i < lines.length; i++) {
+    // line by line rather than split('\n'): an array of every line would outlive many
+    // scavenges and be copied by each
+    for (let from = 0; from <= text.length; ) {
+      let to = text.indexOf('\n', from);
+      if (to < 0) to = text.length;
+      const line = text.slice(from, to);
+      from = to + 1;
       this.lineNo++;
-      if (binary && !this.printable(lines[i])) continue;
-      if (this.blank && lines[i].trim() !== '') this.blank = false;
-      this.line(lines[i]);
+      if (binary && !this.printable(line)) continue;
+      if (this.blank && line.trim() !== '') this.blank = false;
+      this.line(line);
     }
   }
 
@@ -520,7 +525,7 @@ class ParsedRule implements Rule {
 
   get args(): string[] {
     if (this.#args === undefined) {
-      const t = tokenize(this.text);
+      const t = tokenize(this.text, true);
       this.#args = t.ok ? t.tokens.values : [];
     }
     return this.#args;

@@ -20,8 +20,12 @@ export interface Tokens {
 export type TokenizeResult = { ok: true; tokens: Tokens } | { ok: false; reason: string; column: number };
 
 
-export function tokenize(line: string): TokenizeResult {
-  if (!line.includes('"')) return { ok: true, tokens: splitBlanks(line) };
+/**
+ * `share`: intern option words, for arguments that are kept (a rule's args); tokens looked at
+ * once while parsing are not worth the lookup.
+ */
+export function tokenize(line: string, share = false): TokenizeResult {
+  if (!line.includes('"')) return { ok: true, tokens: splitBlanks(line, share) };
   const values: string[] = [];
   const starts: number[] = [];
   const quotedFlags: boolean[] = [];
@@ -104,7 +108,25 @@ function intern(s: string): string {
   return s;
 }
 
-function splitBlanks(line: string): Tokens {
+function splitBlanks(line: string, share: boolean): Tokens {
+  if (line.includes('\t') || line.includes('\n')) return splitAnyBlanks(line, share);
+  // the usual line: arguments separated by spaces, found by indexOf (measured fastest)
+  const values: string[] = [];
+  const starts: number[] = [];
+  for (let from = 0; ; ) {
+    const end = line.indexOf(' ', from);
+    const stop = end < 0 ? line.length : end;
+    if (stop > from) {
+      const v = line.slice(from, stop);
+      values.push(share ? intern(v) : v);
+      starts.push(from);
+    }
+    if (end < 0) return { values, starts };
+    from = end + 1;
+  }
+}
+
+function splitAnyBlanks(line: string, share: boolean): Tokens {
   const values: string[] = [];
   const starts: number[] = [];
   const n = line.length;
@@ -118,7 +140,8 @@ function splitBlanks(line: string): Tokens {
     const start = i;
     do c = line.charCodeAt(++i);
     while (i < n && c !== 32 && c !== 9 && c !== 10);
-    values.push(intern(line.slice(start, i)));
+    const v = line.slice(start, i);
+    values.push(share ? intern(v) : v);
     starts.push(start);
   }
   return { values, starts };
