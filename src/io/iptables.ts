@@ -77,7 +77,7 @@ export async function save(opts: ToolOptions & { counters?: boolean; table?: str
  * waits for us) that is read behind it and parsed whenever we are idle, so that little is
  * left to parse when it exits. The text is returned too, without comment lines.
  */
-export async function saveParsed(opts: ToolOptions & { name: string }): Promise<{ text: string; ruleset: Ruleset }> {
+export async function saveParsed(opts: ToolOptions & { name: string }): Promise<{ text: () => string; ruleset: Ruleset }> {
   const tool = toolName(opts.family, opts.backend, 'save');
   const file = tmp.fileSync({ prefix: 'isr-save-', mode: 0o600 });
   const parser = createParser({ file: opts.name, family: opts.family, trusted: true });
@@ -93,10 +93,13 @@ export async function saveParsed(opts: ToolOptions & { name: string }): Promise<
   } finally {
     rmSync(file.name, { force: true });
   }
-  const text = stripComments(chunks.join(''));
+  // The text only when asked for (a snapshot): plan never needs it.
+  let text: string | undefined;
+  const textOf = () => (text ??= stripComments(chunks.join('')));
   // An empty save (no tables loaded yet) is a valid live ruleset.
-  if (text.trim() === '') return { text, ruleset: { family: opts.family, tables: new Map() } };
-  return { text, ruleset: parser.end().ruleset };
+  const small = chunks.reduce((n, c) => n + c.length, 0) < 65536;
+  if (small && textOf().trim() === '') return { text: textOf, ruleset: { family: opts.family, tables: new Map() } };
+  return { text: textOf, ruleset: parser.end().ruleset };
 }
 
 /** iptables-restore with the given input; throws SystemError with iptables' own message on failure. */

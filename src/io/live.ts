@@ -18,7 +18,8 @@ export interface Live {
   /** Where it came from, for messages: "iptables-nft-save" or the file. */
   source: string;
   backend?: Backend;
-  text: string;
+  /** The text as read (for a snapshot); made from iptables-save's output when first asked for. */
+  readonly text: string;
 }
 
 export async function readLive(opts: LiveOptions): Promise<Live> {
@@ -30,8 +31,13 @@ export async function readLive(opts: LiveOptions): Promise<Live> {
   const backend = !opts.backend || opts.backend === 'auto' ? await detectBackend(opts.family) : opts.backend;
   const tool = `${opts.family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`;
   try {
-    const { text, ruleset } = await saveParsed({ family: opts.family, backend, netns: opts.netns, name: tool });
-    return { ruleset, source: tool, backend, text };
+    const saved = await saveParsed({ family: opts.family, backend, netns: opts.netns, name: tool });
+    return {
+      ruleset: saved.ruleset, source: tool, backend,
+      get text() {
+        return saved.text();
+      },
+    };
   } catch (e) {
     if (e instanceof SystemError && /Permission denied|not permitted|must be root/i.test(e.detail ?? '')) {
       throw new PermissionError('reading the live ruleset needs root (or use --live-from SAVED_FILE for an offline preview)');
