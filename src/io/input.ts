@@ -1,6 +1,6 @@
 // Reading the user's ruleset: a file or stdin, as UTF-8 text, with a warning (or, for
 // commands that change the kernel, a refusal) when a non-root user could have written it.
-import { fstatSync, openSync, readFileSync, closeSync, type Stats } from 'node:fs';
+import { fstatSync, openSync, readFileSync, readSync, closeSync, type Stats } from 'node:fs';
 import { InputError } from '../errors.js';
 
 export interface Input {
@@ -24,7 +24,7 @@ export function readInput(path: string | undefined): Input {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new InputError(`${path}: not a regular file`);
-    return { name: path, text: decode(readFileSync(fd), path), unsafe: unsafeReason(st) };
+    return { name: path, text: readText(fd, path), unsafe: unsafeReason(st) };
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`${path}: cannot read: ${(e as Error).message}`);
@@ -52,6 +52,23 @@ export function unsafeReason(st: Pick<Stats, 'uid' | 'gid' | 'mode'>): string | 
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The file as a string, read without an intermediate buffer of its size (10 MB at 100k
+ * rules). Malformed UTF-8 reads as U+FFFD; only then is the file decoded again, strictly, to
+ * say where (or to find that the character was really there).
+ */
+function readText(fd: number, name: string): string {
+  const text = readFileSync(fd, 'utf8');
+  return text.includes('\uFFFD') ? decode(bytesFromStart(fd), name) : text;
+}
+
+function bytesFromStart(fd: number): Buffer {
+  const buf = Buffer.alloc(fstatSync(fd).size);
+  let at = 0;
+  for (let n = 1; at < buf.length && n > 0; at += n) n = readSync(fd, buf, at, buf.length - at, at);
+  return buf.subarray(0, at);
+}
 
 function decode(buf: Buffer, name: string): string {
   try {

@@ -77,29 +77,38 @@ export async function save(opts: ToolOptions & { counters?: boolean; table?: str
  * waits for us) that is read behind it and parsed whenever we are idle, so that little is
  * left to parse when it exits. The text is returned too, without comment lines.
  */
-export async function saveParsed(opts: ToolOptions & { name: string }): Promise<{ text: () => string; ruleset: Ruleset }> {
+export async function saveParsed(opts: ToolOptions & { name: string }): Promise<{ parts: () => string[]; ruleset: Ruleset }> {
   const tool = toolName(opts.family, opts.backend, 'save');
   const file = tmp.fileSync({ prefix: 'isr-save-', mode: 0o600 });
   const parser = createParser({ file: opts.name, family: opts.family, trusted: true });
-  const chunks: string[] = [];
+  // Whole lines go to the parser; the same strings, kept, are the text (one copy in memory).
+  const blocks: string[] = [];
+  let rest = '';
   try {
     closeSync(file.fd);
     const onStdout = (chunk: string) => {
-      chunks.push(chunk);
-      parser.push(chunk);
+      const cut = chunk.lastIndexOf('\n');
+      if (cut < 0) {
+        rest += chunk;
+        return;
+      }
+      const block = rest + chunk.slice(0, cut + 1);
+      rest = chunk.slice(cut + 1);
+      blocks.push(block);
+      parser.push(block);
     };
     const res = await run(tool, [], { ...opts, stdoutFile: file.name, onStdout });
     if (res.exitCode !== 0) throw new SystemError(`${tool} failed (exit ${res.exitCode})${where(opts)}`, res.stderr.trim());
   } finally {
     rmSync(file.name, { force: true });
   }
-  // The text only when asked for (a snapshot): plan never needs it.
-  let text: string | undefined;
-  const textOf = () => (text ??= stripComments(chunks.join('')));
+  parser.push(rest);
+  // The text only when asked for (a snapshot), in pieces of whole lines: plan never needs it.
+  const parts = () => (rest === '' ? blocks.map(stripComments) : [stripComments(blocks.join('') + rest)]);
   // An empty save (no tables loaded yet) is a valid live ruleset.
-  const small = chunks.reduce((n, c) => n + c.length, 0) < 65536;
-  if (small && textOf().trim() === '') return { text: textOf, ruleset: { family: opts.family, tables: new Map() } };
-  return { text: textOf, ruleset: parser.end().ruleset };
+  const small = blocks.reduce((n, c) => n + c.length, 0) + rest.length < 65536;
+  if (small && parts().join('').trim() === '') return { parts, ruleset: { family: opts.family, tables: new Map() } };
+  return { parts, ruleset: parser.end().ruleset };
 }
 
 /** iptables-restore with the given input; throws SystemError with iptables' own message on failure. */

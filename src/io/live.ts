@@ -18,15 +18,17 @@ export interface Live {
   /** Where it came from, for messages: "iptables-nft-save" or the file. */
   source: string;
   backend?: Backend;
-  /** The text as read (for a snapshot); made from iptables-save's output when first asked for. */
+  /** The text as read, comment lines removed (made from iptables-save's output when asked for). */
   readonly text: string;
+  /** The same text in pieces (a snapshot is written piece by piece, never joined in memory). */
+  textParts(): readonly string[];
 }
 
 export async function readLive(opts: LiveOptions): Promise<Live> {
   if (opts.liveFrom) {
     // a saved file may have been edited by hand: check it like any input
     const input = readInput(opts.liveFrom);
-    return { ruleset: parseLiveText(input.text, input.name, opts.family, false), source: input.name, text: input.text };
+    return { ruleset: parseLiveText(input.text, input.name, opts.family, false), source: input.name, text: input.text, textParts: () => [input.text] };
   }
   const backend = !opts.backend || opts.backend === 'auto' ? await detectBackend(opts.family) : opts.backend;
   const tool = `${opts.family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`;
@@ -35,8 +37,9 @@ export async function readLive(opts: LiveOptions): Promise<Live> {
     return {
       ruleset: saved.ruleset, source: tool, backend,
       get text() {
-        return saved.text();
+        return saved.parts().join('');
       },
+      textParts: saved.parts,
     };
   } catch (e) {
     if (e instanceof SystemError && /Permission denied|not permitted|must be root/i.test(e.detail ?? '')) {
