@@ -11,9 +11,9 @@
 import { chainsInSaveOrder, type Family, type Ruleset, type TableName } from './core/model.js';
 import { isKnownTarget } from './core/targets.js';
 import { parseRuleset } from './core/parse.js';
-import { writeRuleset } from './core/write.js';
+import { writeRuleset, writeRulesetPieces } from './core/write.js';
 import { normalizeRuleset } from './core/normalize.js';
-import { sha256 } from './core/plan.js';
+import { createHash } from 'node:crypto';
 import { SystemError } from './errors.js';
 import { canonicalizeInKernel } from './io/canonicalize.js';
 import { toolVersion, type Backend } from './io/iptables.js';
@@ -70,15 +70,17 @@ function lexical(stripped: Ruleset): Omit<CanonicalResult, 'fallback'> {
 export async function cachedCanonical(stripped: Ruleset, opts: CanonicalOptions): Promise<CanonicalResult | undefined> {
   if (!opts.backend || !opts.stateDir || opts.mode === 'lexical' || process.getuid?.() !== 0) return undefined;
   const { input, stubs } = withStubChains(stripped);
-  const text = writeRuleset(input);
-  const out = readCached(join(opts.stateDir, 'cache'), await cacheKey(text, opts.backend, opts));
+  const out = readCached(join(opts.stateDir, 'cache'), await cacheKey(input, opts.backend, opts));
   if (out === undefined) return undefined;
-  return { ruleset: fromKernelText(out, text, stripped, stubs, opts.family), method: 'kernel', backend: opts.backend, cached: true, uncertain: [] };
+  return { ruleset: fromKernelText(out, stripped, stubs, opts.family), method: 'kernel', backend: opts.backend, cached: true, uncertain: [] };
 }
 
-async function cacheKey(text: string, backend: Backend, opts: CanonicalOptions): Promise<string> {
+/** sha256 of the text loaded (hashed piece by piece: 10 MB at 100k rules need not exist at once), and what it is loaded with. */
+async function cacheKey(input: Ruleset, backend: Backend, opts: CanonicalOptions): Promise<string> {
   const version = await toolVersion(opts.family, backend);
-  return sha256(`canonical v2\n${opts.family}\n${backend}\n${version}\n${text}`).slice('sha256:'.length);
+  const h = createHash('sha256').update(`canonical v2\n${opts.family}\n${backend}\n${version}\n`);
+  writeRulesetPieces(input, (piece) => h.update(piece));
+  return h.digest('hex');
 }
 
 /**
@@ -88,8 +90,8 @@ async function cacheKey(text: string, backend: Backend, opts: CanonicalOptions):
  */
 const IDENTICAL = '# iptables-safe-restore: the kernel prints this input unchanged\n';
 
-function fromKernelText(out: string, loaded: string, stripped: Ruleset, stubs: Map<TableName, Set<string>>, family: Family): Ruleset {
-  if (out === IDENTICAL || out === loaded) return inSaveOrder(stripped);
+function fromKernelText(out: string, stripped: Ruleset, stubs: Map<TableName, Set<string>>, family: Family): Ruleset {
+  if (out === IDENTICAL) return inSaveOrder(stripped);
   const canon = out.trim() ? parseRuleset(out, { file: 'kernel', family, trusted: true }).ruleset : { family, tables: new Map() };
   restoreShape(canon, stripped, stubs);
   return canon;
@@ -104,22 +106,22 @@ function inSaveOrder(rs: Ruleset): Ruleset {
 
 async function kernel(stripped: Ruleset, backend: Backend, opts: CanonicalOptions): Promise<Omit<CanonicalResult, 'fallback'>> {
   const { input, stubs } = withStubChains(stripped);
-  const text = writeRuleset(input);
-  const key = await cacheKey(text, backend, opts);
+  const key = await cacheKey(input, backend, opts);
   const dir = opts.stateDir ? join(opts.stateDir, 'cache') : undefined;
   let out = dir ? readCached(dir, key) : undefined;
   const cached = out !== undefined;
   if (out === undefined) {
-    out = await canonicalizeInKernel(input, backend);
+    const printed = await canonicalizeInKernel(input, backend);
+    out = printed === writeRuleset(input) ? IDENTICAL : printed;
     if (dir) {
       try {
-        writeStateFile(dir, `canonical-${key}.rules`, out === text ? IDENTICAL : out);
+        writeStateFile(dir, `canonical-${key}.rules`, out);
       } catch {
         // a cache we cannot write only costs time
       }
     }
   }
-  return { ruleset: fromKernelText(out, text, stripped, stubs, opts.family), method: 'kernel', backend, cached, uncertain: [] };
+  return { ruleset: fromKernelText(out, stripped, stubs, opts.family), method: 'kernel', backend, cached, uncertain: [] };
 }
 
 function readCached(dir: string, key: string): string | undefined {
