@@ -120,7 +120,15 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
 
 /** Did two strips of the same file remove exactly the same lines, and keep the same user-content chains? */
 function sameStrip(a: StripResult, b: StripResult): boolean {
-  const key = (s: StripResult) =>
-    JSON.stringify([s.stripped.map((x) => `${x.table}/${x.chain}/${x.line ?? ''}/${x.text ?? ''}`), [...s.userContentChains].map(([t, c]) => [t, [...c].sort()])]);
-  return key(a) === key(b);
+  if (a.stripped.length !== b.stripped.length || a.userContentChains.size !== b.userContentChains.size) return false;
+  for (let i = 0; i < a.stripped.length; i++) {
+    const x = a.stripped[i];
+    const y = b.stripped[i];
+    if (x.table !== y.table || x.chain !== y.chain || x.line !== y.line || x.text !== y.text) return false;
+  }
+  for (const [t, chains] of a.userContentChains) {
+    const other = b.userContentChains.get(t);
+    if (!other || other.size !== chains.size || [...chains].some((c) => !other.has(c))) return false;
+  }
+  return true;
 }

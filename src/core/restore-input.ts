@@ -78,7 +78,7 @@ function tableWrite(lt: Table | undefined, tt: Table, own: Ownership): TableWrit
       for (const r of tc.rules) body.push(line(tc.name, r));
       w.created.push(tc.name);
     } else if (!sameRules(lc, tc)) {
-      const ops = fewEdits(lc, tc, own);
+      const ops = fewEdits(lc, tc);
       if (ops) {
         body.push(...ops);
         w.edited.push(tc.name);
@@ -104,11 +104,20 @@ function tableWrite(lt: Table | undefined, tt: Table, own: Ownership): TableWrit
  * A user chain where a few rules change (a 1% change spread over a large ruleset touches
  * most chains): delete and insert just those. Undefined when a flush and refill is simpler.
  */
-function fewEdits(lc: Chain, tc: Chain, own: Ownership): string[] | undefined {
+function fewEdits(lc: Chain, tc: Chain): string[] | undefined {
   const runs = diffLines(lc.rules.map((r) => r.text), tc.rules.map((r) => r.text));
   const edits = runs.filter((r) => r.op !== ' ').reduce((n, r) => n + r.lines.length, 0);
   if (edits > Math.max(8, tc.rules.length / 4)) return undefined;
-  return minimalEdit(lc.rules, lc.rules, tc.rules, 0, tc, own, runs);
+  // Every rule here is the user's: positions follow from the runs alone (what minimalEdit
+  // would simulate rule by rule).
+  const ops: string[] = [];
+  let at = 0; // rules now before the next change
+  for (const run of runs) {
+    if (run.op === ' ') at += run.lines.length;
+    else if (run.op === '-') for (const text of run.lines) ops.push(`-D ${tc.name}${text === '' ? '' : ' ' + text}`);
+    else for (const text of run.lines) ops.push(`-I ${tc.name} ${++at}${text === '' ? '' : ' ' + text}`);
+  }
+  return ops;
 }
 
 /** Edit a built-in chain: surgical where owned rules live, flush + refill otherwise. */
