@@ -62,7 +62,6 @@ export interface Pipeline {
 
 export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const profiles = selectProfiles(opts.preserve ?? []);
-  const input: Input = opts.inputText ? { name: opts.inputText.name, text: opts.inputText.text } : readInput(opts.file);
   const root = process.getuid?.() === 0;
   const backendGiven = opts.backend && opts.backend !== 'auto' ? opts.backend : undefined;
   const backendHere = backendGiven ?? (!opts.liveFrom || (opts.canonical && root) ? await detectBackend(opts.family) : undefined);
@@ -76,6 +75,7 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
     : readDockerApi(opts.dockerSocket ?? DEFAULT_DOCKER_SOCKET);
   if (opts.canonical && backendHere && root) void toolVersion(opts.family, backendHere).catch(() => {});
   for (const p of [livePromise, splitBrain, apiPromise]) p.catch(() => {}); // awaited below; a parse error must not leave them unhandled
+  const input: Input = opts.inputText ? { name: opts.inputText.name, text: opts.inputText.text } : readInput(opts.file);
   const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
   if (opts.inputText?.tables) for (const t of [...user.tables.keys()]) if (!opts.inputText.tables.includes(t)) user.tables.delete(t);
   // Still while iptables-save runs: guess what will be stripped from what the file alone says
