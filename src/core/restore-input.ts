@@ -109,15 +109,26 @@ function fewEdits(lc: Chain, tc: Chain): string[] | undefined {
   const edits = runs.filter((r) => r.op !== ' ').reduce((n, r) => n + r.lines.length, 0);
   if (edits > Math.max(8, tc.rules.length / 4)) return undefined;
   // Every rule here is the user's: positions follow from the runs alone (what minimalEdit
-  // would simulate rule by rule).
+  // would simulate rule by rule). A rule whose text is not unique is deleted by number: by
+  // specification iptables would take the first rule of that text, maybe another one.
   const ops: string[] = [];
   let at = 0; // rules now before the next change
   for (const run of runs) {
     if (run.op === ' ') at += run.lines.length;
-    else if (run.op === '-') for (const text of run.lines) ops.push(`-D ${tc.name}${text === '' ? '' : ' ' + text}`);
+    else if (run.op === '-') for (const text of run.lines) ops.push(ambiguous(text, lc, tc) ? `-D ${tc.name} ${at + 1}` : `-D ${tc.name}${text === '' ? '' : ' ' + text}`);
     else for (const text of run.lines) ops.push(`-I ${tc.name} ${++at}${text === '' ? '' : ' ' + text}`);
   }
   return ops;
+}
+
+/**
+ * Could `-D CHAIN spec` of this text delete another rule than the one meant? Unless the live
+ * chain has it once and the target not at all, a rule of the same text may stand before it.
+ */
+function ambiguous(text: string, lc: Chain, tc: Chain): boolean {
+  let n = 0;
+  for (const r of lc.rules) if (r.text === text && ++n > 1) return true;
+  return tc.rules.some((r) => r.text === text);
 }
 
 /** Edit a built-in chain: surgical where owned rules live, flush + refill otherwise. */
@@ -151,6 +162,8 @@ function minimalEdit(
   live: Rule[], liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain, own: Ownership,
   runs = diffLines(liveUser.map((r) => r.text), targetUser.map((r) => r.text)),
 ): string[] | undefined {
+  // a deletion by specification must not be able to take another rule of the same text
+  for (const run of runs) if (run.op === '-' && run.lines.some((t) => ambiguous(t, { ...tc, rules: live }, tc))) return undefined;
   const ops: string[] = [];
   // Simulate the chain: live rules, then each deletion and insertion in turn.
   const chain = live.map((r) => ({ text: r.text, owned: own.isOwnedRule(r) }));
