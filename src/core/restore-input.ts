@@ -105,9 +105,13 @@ function tableWrite(lt: Table | undefined, tt: Table, own: Ownership): TableWrit
  * most chains): delete and insert just those. Undefined when a flush and refill is simpler.
  */
 function fewEdits(lc: Chain, tc: Chain): string[] | undefined {
+  const limit = Math.max(8, tc.rules.length / 4);
+  const swapped = lc.rules.length === tc.rules.length ? substitutions(lc, tc, limit) : undefined;
+  if (swapped) return swapped;
+  if (surelyMany(lc, tc, limit)) return undefined;
   const runs = diffLines(lc.rules.map((r) => r.text), tc.rules.map((r) => r.text));
   const edits = runs.filter((r) => r.op !== ' ').reduce((n, r) => n + r.lines.length, 0);
-  if (edits > Math.max(8, tc.rules.length / 4)) return undefined;
+  if (edits > limit) return undefined;
   // Every rule here is the user's: positions follow from the runs alone (what minimalEdit
   // would simulate rule by rule). A rule whose text is not unique is deleted by number: by
   // specification iptables would take the first rule of that text, maybe another one.
@@ -119,6 +123,34 @@ function fewEdits(lc: Chain, tc: Chain): string[] | undefined {
     else for (const text of run.lines) ops.push(`-I ${tc.name} ${++at}${text === '' ? '' : ' ' + text}`);
   }
   return ops;
+}
+
+/**
+ * The usual small edit — a few rules changed in place, each between unchanged neighbours —
+ * read straight off the two chains, without a diff: delete the old rule, insert the new one
+ * at its position (what the diff's runs give). Undefined for anything else.
+ */
+function substitutions(lc: Chain, tc: Chain, limit: number): string[] | undefined {
+  const ops: string[] = [];
+  let last = -2;
+  for (let i = 0; i < lc.rules.length; i++) {
+    const from = lc.rules[i].text;
+    const to = tc.rules[i].text;
+    if (from === to) continue;
+    if (i === last + 1 || ops.length + 2 > limit) return undefined; // a run of changes, or many: the diff knows better
+    last = i;
+    ops.push(ambiguous(from, lc, tc) ? `-D ${tc.name} ${i + 1}` : `-D ${tc.name}${spec(lc.rules[i])}`, `-I ${tc.name} ${i + 1}${spec(tc.rules[i])}`);
+  }
+  return ops;
+}
+
+/** More edits than `limit` whatever the diff finds: rules only one side has must each be deleted or inserted. */
+function surelyMany(lc: Chain, tc: Chain, limit: number): boolean {
+  const onlyIn = (a: Chain, b: Chain) => {
+    const other = new Set(b.rules.map((r) => r.text));
+    return a.rules.reduce((n, r) => (other.has(r.text) ? n : n + 1), 0);
+  };
+  return onlyIn(lc, tc) + onlyIn(tc, lc) > limit;
 }
 
 /**
