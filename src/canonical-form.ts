@@ -4,15 +4,16 @@
 //
 // With root, the user's stripped ruleset is loaded into a throwaway network namespace and read
 // back (exact). That costs about one restore, so the result is cached in the state directory,
-// keyed by the text loaded, the family, the backend and the iptables version. Without root
+// keyed by the text loaded, the family, the backend and the iptables version (a file the
+// kernel prints back unchanged, as any iptables-save output, is cached as a mark). Without root
 // (or with --canonical lexical) the offline normalizer is used and says which rules it is
 // unsure of.
-import type { Family, Ruleset, TableName } from './core/model.js';
+import { chainsInSaveOrder, type Family, type Ruleset, type TableName } from './core/model.js';
 import { isKnownTarget } from './core/targets.js';
 import { parseRuleset } from './core/parse.js';
-import { writeRuleset } from './core/write.js';
+import { writeRuleset, writeRulesetPieces } from './core/write.js';
 import { normalizeRuleset } from './core/normalize.js';
-import { sha256 } from './core/plan.js';
+import { createHash } from 'node:crypto';
 import { SystemError } from './errors.js';
 import { canonicalizeInKernel } from './io/canonicalize.js';
 import { toolVersion, type Backend } from './io/iptables.js';
@@ -69,32 +70,49 @@ function lexical(stripped: Ruleset): Omit<CanonicalResult, 'fallback'> {
 export async function cachedCanonical(stripped: Ruleset, opts: CanonicalOptions): Promise<CanonicalResult | undefined> {
   if (!opts.backend || !opts.stateDir || opts.mode === 'lexical' || process.getuid?.() !== 0) return undefined;
   const { input, stubs } = withStubChains(stripped);
-  const key = await cacheKey(writeRuleset(input), opts.backend, opts);
-  const out = readCached(join(opts.stateDir, 'cache'), key);
+  const out = readCached(join(opts.stateDir, 'cache'), await cacheKey(input, opts.backend, opts));
   if (out === undefined) return undefined;
   return { ruleset: fromKernelText(out, stripped, stubs, opts.family), method: 'kernel', backend: opts.backend, cached: true, uncertain: [] };
 }
 
-async function cacheKey(text: string, backend: Backend, opts: CanonicalOptions): Promise<string> {
+/** sha256 of the text loaded (hashed piece by piece: 10 MB at 100k rules need not exist at once), and what it is loaded with. */
+async function cacheKey(input: Ruleset, backend: Backend, opts: CanonicalOptions): Promise<string> {
   const version = await toolVersion(opts.family, backend);
-  return sha256(`canonical v1\n${opts.family}\n${backend}\n${version}\n${text}`).slice('sha256:'.length);
+  const h = createHash('sha256').update(`canonical v2\n${opts.family}\n${backend}\n${version}\n`);
+  writeRulesetPieces(input, (piece) => h.update(piece));
+  return h.digest('hex');
 }
 
+/**
+ * What the cache holds for a ruleset the kernel printed exactly as it was loaded — the usual
+ * case, a file written by iptables-save: a mark instead of a second copy of the text, and on
+ * reading, the stripped ruleset itself instead of a second parse of it.
+ */
+const IDENTICAL = '# iptables-safe-restore: the kernel prints this input unchanged\n';
+
 function fromKernelText(out: string, stripped: Ruleset, stubs: Map<TableName, Set<string>>, family: Family): Ruleset {
+  if (out === IDENTICAL) return inSaveOrder(stripped);
   const canon = out.trim() ? parseRuleset(out, { file: 'kernel', family, trusted: true }).ruleset : { family, tables: new Map() };
   restoreShape(canon, stripped, stubs);
   return canon;
 }
 
+/** The ruleset as a parse of its iptables-save text would give it: chains in save order. */
+function inSaveOrder(rs: Ruleset): Ruleset {
+  const out: Ruleset = { family: rs.family, tables: new Map() };
+  for (const t of rs.tables.values()) out.tables.set(t.name, { ...t, chains: new Map(chainsInSaveOrder(t).map((c) => [c.name, c])) });
+  return out;
+}
+
 async function kernel(stripped: Ruleset, backend: Backend, opts: CanonicalOptions): Promise<Omit<CanonicalResult, 'fallback'>> {
   const { input, stubs } = withStubChains(stripped);
-  const text = writeRuleset(input);
-  const key = await cacheKey(text, backend, opts);
+  const key = await cacheKey(input, backend, opts);
   const dir = opts.stateDir ? join(opts.stateDir, 'cache') : undefined;
   let out = dir ? readCached(dir, key) : undefined;
   const cached = out !== undefined;
   if (out === undefined) {
-    out = await canonicalizeInKernel(input, backend);
+    const printed = await canonicalizeInKernel(input, backend);
+    out = printed === writeRuleset(input) ? IDENTICAL : printed;
     if (dir) {
       try {
         writeStateFile(dir, `canonical-${key}.rules`, out);

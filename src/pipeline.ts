@@ -18,7 +18,7 @@ import type { Diagnostic } from './errors.js';
 import { readInput, type Input } from './io/input.js';
 import { readLive, type Live } from './io/live.js';
 import { readDockerApi, DEFAULT_DOCKER_SOCKET } from './io/docker-api.js';
-import { detectBackend, otherBackendInUse, type Backend } from './io/iptables.js';
+import { detectBackend, otherBackendInUse, toolVersion, type Backend } from './io/iptables.js';
 import { cachedCanonical, canonicalUserPart, type CanonicalMode, type CanonicalResult } from './canonical-form.js';
 
 const familyTool = (f: Family) => (f === 'ipv4' ? 'iptables' : 'ip6tables');
@@ -74,13 +74,18 @@ export interface Pipeline {
 
 export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const profiles = selectProfiles(opts.preserve ?? []);
-  const input: Input = opts.inputText ? { name: opts.inputText.name, text: opts.inputText.text } : readInput(opts.file, { force: opts.force });
   const root = process.getuid?.() === 0;
   const backendGiven = opts.backend && opts.backend !== 'auto' ? opts.backend : undefined;
   const backendHere = backendGiven ?? (!opts.liveFrom || (opts.canonical && root) ? await detectBackend(opts.family) : undefined);
-  // iptables-save runs while we parse the user's file (it writes to a file, not a pipe)
+  // Everything that waits on other processes starts now and runs while we parse the file:
+  // iptables-save (parsed as it writes), the other backend's save (split brain), the Docker
+  // API, the iptables version (part of the canonical cache key).
   const livePromise = readLive({ family: opts.family, backend: backendHere ?? opts.backend, liveFrom: opts.liveFrom, netns: opts.netns, force: opts.force });
-  livePromise.catch(() => {}); // awaited below; parse errors must not leave it unhandled
+  const splitBrain = backendHere && !opts.liveFrom ? otherBackendInUse(opts.family, backendHere, opts.netns) : Promise.resolve(false);
+  const apiPromise = dockerApi(opts);
+  if (opts.canonical && backendHere && root) void toolVersion(opts.family, backendHere).catch(() => {});
+  for (const p of [livePromise, splitBrain, apiPromise]) Promise.resolve(p).catch(() => {}); // awaited below; a parse error must not leave them unhandled
+  const input: Input = opts.inputText ? { name: opts.inputText.name, text: opts.inputText.text } : readInput(opts.file, { force: opts.force });
   // --noflush: the file's commands replay on the live ruleset, so they wait for it
   const base = opts.noflush ? (await livePromise).ruleset : undefined;
   const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family, base, allowEmpty: opts.allowEmpty });
@@ -98,8 +103,7 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const live = await livePromise;
   const notes: string[] = [];
   const warnings: string[] = [];
-  const splitBrain = live.backend && !opts.liveFrom ? otherBackendInUse(opts.family, live.backend, opts.netns) : Promise.resolve(false);
-  const api = await dockerApi(opts);
+  const api = await apiPromise;
   if (live.backend && (await splitBrain)) {
     const other = live.backend === 'nft' ? 'legacy' : 'nft';
     warnings.push(`SPLIT BRAIN: the ${other} backend also holds rules (${familyTool(opts.family)}-${other}-save shows them), but this run reads and writes only ${live.backend}. Packets pass through both; decide which backend owns the firewall.`);
@@ -150,7 +154,15 @@ export async function classifyLive(opts: Omit<PipelineOptions, 'file'> & { count
 
 /** Did two strips of the same file remove exactly the same lines, and keep the same user-content chains? */
 function sameStrip(a: StripResult, b: StripResult): boolean {
-  const key = (s: StripResult) =>
-    JSON.stringify([s.stripped.map((x) => `${x.table}/${x.chain}/${x.line ?? ''}/${x.text ?? ''}`), [...s.userContentChains].map(([t, c]) => [t, [...c].sort()])]);
-  return key(a) === key(b);
+  if (a.stripped.length !== b.stripped.length || a.userContentChains.size !== b.userContentChains.size) return false;
+  for (let i = 0; i < a.stripped.length; i++) {
+    const x = a.stripped[i];
+    const y = b.stripped[i];
+    if (x.table !== y.table || x.chain !== y.chain || x.line !== y.line || x.text !== y.text) return false;
+  }
+  for (const [t, chains] of a.userContentChains) {
+    const other = b.userContentChains.get(t);
+    if (!other || other.size !== chains.size || [...chains].some((c) => !other.has(c))) return false;
+  }
+  return true;
 }

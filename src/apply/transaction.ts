@@ -26,7 +26,7 @@ import { restore, type Backend, type RestoreOptions } from '../io/iptables.js';
 import { readLive } from '../io/live.js';
 import { acquireLock, type Lock } from '../io/lock.js';
 import {
-  appendJournal, clearInProgress, currentUser, markInProgress, pruneSnapshots, readInProgress, snapshotPath, writeSnapshot,
+  appendJournal, clearInProgress, currentUser, markInProgress, pruneSnapshots, readInProgress, readSnapshot, snapshotPath, writeSnapshot,
   type JournalEntry, type SnapshotMeta,
 } from '../io/journal.js';
 import { buildTarget, type PipelineOptions } from '../pipeline.js';
@@ -77,7 +77,8 @@ interface Work {
   user: StripResult;
   tables: TableName[];
   target: Ruleset;
-  liveText: string;
+  /** The live text, until the snapshot holds it (then dropped: rollback reads the snapshot). */
+  liveText?: () => readonly string[];
   writes: TableWrite[];
   /** sha256 of the user's file as read (for the journal). */
   fileDigest: string;
@@ -119,7 +120,8 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
   const id = snapshotId(now());
   const meta: SnapshotMeta = { id, time: now().toISOString(), reason: o.reason ?? 'apply', families: {} };
   for (const w of works) meta.families[w.input.family] = { backend: w.backend, tables: w.tables };
-  writeSnapshot(o.stateDir, meta, Object.fromEntries(works.map((w) => [w.input.family, w.liveText])));
+  writeSnapshot(o.stateDir, meta, Object.fromEntries(works.map((w) => [w.input.family, w.liveText!()])));
+  for (const w of works) delete w.liveText; // 100k rules' text need not stay in memory while we write and verify
   pruneSnapshots(o.stateDir, o.keep, [id]);
   markInProgress(o.stateDir, entry(now, 'in-progress', works, id));
   await fault('after-snapshot');
@@ -196,10 +198,11 @@ async function prepare(input: FamilyInput, say: (line: string) => void): Promise
     throw new UserError(`cannot apply without the kernel's canonical form (${p.canonical.fallback ?? 'lexical mode'}): line ${u.line ?? '?'}: ${u.reason}`);
   }
   const backend = p.live.backend ?? p.canonical?.backend;
+  const live = p.live;
   if (!backend) throw new UserError('apply needs the live ruleset from the kernel (not --live-from)');
   const writes = restoreInputs(p.live.ruleset, p.merged.target, ownership(p.liveClass), { counters: input.counters });
   return {
-    input, backend, profiles: p.profiles, user: p.stripped, tables: [...p.merged.target.tables.keys()], target: p.merged.target, liveText: p.live.text, writes,
+    input, backend, profiles: p.profiles, user: p.stripped, tables: [...p.merged.target.tables.keys()], target: p.merged.target, liveText: () => live.textParts(), writes,
     fileDigest: sha256(p.input.text),
   };
 }
@@ -253,8 +256,9 @@ async function verify(w: Work, maxAttempts: number, check: () => void): Promise<
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     check();
     const live = await readLive({ family: w.input.family, backend: w.backend, netns: w.input.netns });
-    const target = remerge(w.user, live.ruleset, w.profiles);
-    const liveCls = classify(live.ruleset, w.profiles, learnDockerFacts({ live: [live.ruleset], files: [w.user.ruleset] }));
+    const facts = learnDockerFacts({ live: [live.ruleset], files: [w.user.ruleset] });
+    const liveCls = classify(live.ruleset, w.profiles, facts);
+    const target = merge(w.user, live.ruleset, liveCls, facts).target;
     const writes = restoreInputs(live.ruleset, target, ownership(liveCls), { counters: w.input.counters });
     if (writes.length === 0) return attempt;
     if (attempt === maxAttempts) break;
@@ -265,15 +269,13 @@ async function verify(w: Work, maxAttempts: number, check: () => void): Promise<
   throw new VerifyError(`${w.input.family}: the live ruleset still differs from the target after ${maxAttempts} rounds (is something else rewriting the user's chains?)`);
 }
 
-function remerge(user: StripResult, live: Ruleset, profiles: OwnerProfile[]): Ruleset {
-  const facts = learnDockerFacts({ live: [live], files: [user.ruleset] });
-  return merge(user, live, classify(live, profiles, facts), facts).target;
-}
-
 /** Put back the snapshot's user-owned parts, merged with the owned rules live now. */
 async function rollbackFamily(w: Work, stateDir: string, id: string): Promise<void> {
   await fault('during-rollback');
-  const snap = parseRuleset(w.liveText, { file: snapshotPath(stateDir, id, w.input.family), family: w.input.family, trusted: true }).ruleset;
+  const file = snapshotPath(stateDir, id, w.input.family);
+  const text = readSnapshot(stateDir, id, w.input.family);
+  if (text === undefined) throw new SystemError(`snapshot ${file} is gone: cannot roll back`);
+  const snap = parseRuleset(text, { file, family: w.input.family, trusted: true }).ruleset;
   for (const t of [...snap.tables.keys()]) if (!w.tables.includes(t)) snap.tables.delete(t);
   for (const t of w.tables) if (!snap.tables.has(t)) snap.tables.set(t, newTable(t));
   const live = await readLive({ family: w.input.family, backend: w.backend, netns: w.input.netns });

@@ -77,8 +77,15 @@ const PLAIN: Kind = { k: 'plain' };
 const EXTENSION_EXACT = new Set(['set']);
 const kindCache = new Map<string, Kind>();
 
+/** The kind of each two-character `-X`, by the code of X (no map lookup for the commonest options). */
+const SHORT_KINDS: Kind[] = Array.from({ length: 128 }, (_, c) => computeKind(`-${String.fromCharCode(c)}`));
+
 function kindOf(tok: string): Kind {
-  if (tok.length === 0 || tok[0] !== '-') return PLAIN;
+  if (tok.length === 0 || tok.charCodeAt(0) !== 45 /* - */) return PLAIN;
+  if (tok.length === 2) {
+    const c = tok.charCodeAt(1);
+    return c < 128 ? SHORT_KINDS[c] : PLAIN;
+  }
   let kind = kindCache.get(tok);
   if (kind) return kind;
   kind = computeKind(tok);

@@ -29,11 +29,12 @@ export function diffLines(a: readonly string[], b: readonly string[]): Run[] {
   return runs;
 }
 
+/** Append lines (a fresh array, which the run may keep) as a run, or to the last run of the same op. */
 function push(runs: Run[], op: Run['op'], lines: string[]): void {
   if (lines.length === 0) return;
   const last = runs[runs.length - 1];
-  if (last && last.op === op) last.lines.push(...lines);
-  else runs.push({ op, lines: [...lines] });
+  if (last && last.op === op) for (const l of lines) last.lines.push(l);
+  else runs.push({ op, lines });
 }
 
 function middle(a: string[], b: string[], runs: Run[]): void {

@@ -412,7 +412,7 @@ export function normalizeRuleset(rs: Ruleset): { ruleset: Ruleset; uncertain: Un
         const n = normalizeRule(r.args, rs.family);
         if (!n.certain) uncertain.push({ table: tname, chain: cname, rule: r, reason: n.reason ?? 'uncertain' });
         for (const args of n.rules) {
-          const nr: Rule = { ...r, args, text: formatRuleArgs(args) };
+          const nr: Rule = { ...r, args, text: formatRuleArgs(args), source: r.source };
           if (r.counters) nr.counters = { ...r.counters };
           rules.push(nr);
         }

@@ -53,14 +53,55 @@ class Stop extends Error {}
 
 /** Parse restore-format text. Throws ParseError listing every problem found. */
 export function parseRuleset(text: string, opts: ParseOptions): ParseResult {
+  const p = createParser(opts);
+  p.push(text);
+  return p.end();
+}
+
+/** A parse fed piece by piece: the same result as parseRuleset of the pieces joined. */
+export interface StreamParser {
+  push(chunk: string): void;
+  /** The result; throws ParseError listing every problem found. */
+  end(): ParseResult;
+}
+
+/**
+ * Parse text that arrives in pieces (iptables-save's output while it is being written), so
+ * that parsing overlaps the writer. Lines are cut at the last newline of what has arrived.
+ */
+export function createParser(opts: ParseOptions): StreamParser {
   const p = new Parser(opts);
-  try {
-    p.run(text);
-  } catch (e) {
-    if (!(e instanceof Stop)) throw e;
-  }
-  if (p.errors.length) throw new ParseError(p.errors);
-  return { ruleset: p.ruleset, warnings: p.warnings };
+  let rest = '';
+  let stopped = false;
+  const guard = (f: () => void) => {
+    if (stopped) return;
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof Stop)) throw e;
+      stopped = true;
+    }
+  };
+  return {
+    push(chunk) {
+      const cut = chunk.lastIndexOf('\n');
+      if (cut < 0) {
+        rest += chunk;
+        return;
+      }
+      const block = rest + chunk.slice(0, cut);
+      rest = chunk.slice(cut + 1);
+      guard(() => p.feed(block));
+    },
+    end() {
+      guard(() => {
+        if (rest !== '') p.feed(rest);
+        p.finish();
+      });
+      if (p.errors.length) throw new ParseError(p.errors);
+      return { ruleset: p.ruleset, warnings: p.warnings };
+    },
+  };
 }
 
 class Parser {
@@ -72,6 +113,10 @@ class Parser {
   private fromBase = new Set<Chain>();
   private tableLine = 0;
   private lineNo = 0;
+  private blank = true;
+  /** The chain of the previous trusted `-A` line and its `-A NAME ` prefix (rules come chain by chain). */
+  private lastChain: Chain | undefined;
+  private lastPrefix = '';
 
   constructor(private readonly opts: ParseOptions) {
     this.ruleset = newRuleset(opts.family);
@@ -89,22 +134,31 @@ class Parser {
     this.warnings.push({ file: this.opts.file, line: this.lineNo, reason, token });
   }
 
-  run(text: string): void {
-    const lines = text.split('\n');
-    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-    // One scan of the whole text; per-line checks only when it finds something.
-    const binary = CONTROL.test(text);
-    for (let i = 0; i < lines.length; i++) {
-      this.lineNo = i + 1;
-      if (binary && !this.printable(lines[i])) continue;
-      this.line(lines[i]);
+  /** Whole lines (no trailing newline: the text up to one). */
+  feed(text: string): void {
+    // One scan of the whole text; per-line checks only when it finds something. Text
+    // printed by iptables-save is taken as it is (a comment may hold any byte).
+    const binary = !this.opts.trusted && CONTROL.test(text);
+    // line by line rather than split('\n'): an array of every line would outlive many
+    // scavenges and be copied by each
+    for (let from = 0; from <= text.length; ) {
+      let to = text.indexOf('\n', from);
+      if (to < 0) to = text.length;
+      const line = text.slice(from, to);
+      from = to + 1;
+      this.lineNo++;
+      if (binary && !this.printable(line)) continue;
+      if (this.blank && line.trim() !== '') this.blank = false;
+      this.line(line);
     }
-    this.lineNo = lines.length;
+  }
+
+  finish(): void {
     if (this.table) {
-      this.error(`table '${this.table.name}' opened at line ${this.tableLine} has no COMMIT`, undefined, lines.length);
+      this.error(`table '${this.table.name}' opened at line ${this.tableLine} has no COMMIT`, undefined, this.lineNo);
     }
     if (this.ruleset.tables.size === 0 && this.errors.length === 0 && !this.opts.allowEmpty) {
-      this.error(lines.some((l) => l.trim() !== '') ? 'no tables: the input has only comments and blank lines' : 'empty input: no tables');
+      this.error(this.blank ? 'empty input: no tables' : 'no tables: the input has only comments and blank lines');
     }
   }
 
@@ -141,6 +195,7 @@ class Parser {
   }
 
   private openTable(line: string): void {
+    this.lastChain = undefined;
     const name = line.slice(1).split(/[ \t]/)[0];
     if (this.table) {
       this.error(`table '${this.table.name}' opened at line ${this.tableLine} has no COMMIT before '*${name}'`);
@@ -169,6 +224,7 @@ class Parser {
   }
 
   private commit(): void {
+    this.lastChain = undefined;
     if (!this.table) return this.error('COMMIT outside a table');
     this.table = undefined;
   }
@@ -251,7 +307,7 @@ class Parser {
   }
 
   private rule(line: string): void {
-    if (this.opts.trusted && line.startsWith('-A ') && !line.includes('"') && this.trustedAppend(line)) return;
+    if (this.opts.trusted && line.startsWith('-A ') && this.trustedAppend(line)) return;
     let rest = line;
     let prefix: Counters | undefined;
     const lead = line.charCodeAt(0) === 45 /* - */ ? line : line.trimStart();
@@ -276,26 +332,38 @@ class Parser {
   }
 
   /**
-   * `-A CHAIN spec` as iptables-save prints it, without quotes: the spec is the rest of the
-   * line and the target the word after its only `-j`/`-g`; no tokenizing needed. Anything
-   * less plain (two -j, an unknown chain) goes the general way.
+   * `-A CHAIN spec` as iptables-save prints it: the spec is the rest of the line and the
+   * target the word after its only `-j`/`-g` outside quotes; no tokenizing needed. Anything
+   * less plain (two -j, an unknown chain, trailing blanks) goes the general way.
    */
   private trustedAppend(line: string): boolean {
-    const sp = line.indexOf(' ', 3);
-    const chain = this.table!.chains.get(sp < 0 ? line.slice(3) : line.slice(3, sp));
-    if (!chain) return false;
-    const text = sp < 0 ? '' : line.slice(sp + 1).trimEnd();
-    let target: RuleTarget | undefined;
-    const padded = ' ' + text;
-    for (const [flag, kind] of [[' -j ', 'jump'], [' -g ', 'goto']] as const) {
-      const at = padded.indexOf(flag);
-      if (at < 0) continue;
-      if (target || padded.indexOf(flag, at + 1) >= 0) return false;
-      const from = at + flag.length;
-      const end = padded.indexOf(' ', from);
-      target = sharedTarget(kind, padded.slice(from, end < 0 ? undefined : end));
+    const last = line.charCodeAt(line.length - 1);
+    if (last === 32 || last === 9) return false;
+    let chain = this.lastChain;
+    let sp = this.lastPrefix.length - 1;
+    if (!chain || !line.startsWith(this.lastPrefix)) {
+      sp = line.indexOf(' ', 3);
+      chain = this.table!.chains.get(sp < 0 ? line.slice(3) : line.slice(3, sp));
+      if (!chain) return false;
+      if (sp < 0) {
+        chain.rules.push(new ParsedRule(chain.name, '', this.opts.file, this.lineNo));
+        return true;
+      }
+      this.lastChain = chain;
+      this.lastPrefix = line.slice(0, sp + 1);
     }
-    chain.rules.push(new ParsedRule(chain.name, text, { file: this.opts.file, line: this.lineNo }, target));
+    const next = line.charCodeAt(sp + 1);
+    if (next === 32 || next === 9) return false;
+    const at = line.includes('"') ? targetOutsideQuotes(line, sp) : targetAt(line, sp);
+    if (at === -2) return false;
+    let target: RuleTarget | undefined;
+    if (at >= 0) {
+      const first = line.charCodeAt(at + 4);
+      if (first === 32 || first === 45 /* - */ || first === 34 /* " */ || first === 33 /* ! */) return false;
+      const end = line.indexOf(' ', at + 4);
+      target = sharedTarget(line.charCodeAt(at + 2) === 106 /* j */ ? 'jump' : 'goto', line.slice(at + 4, end < 0 ? undefined : end));
+    }
+    chain.rules.push(new ParsedRule(chain.name, line.slice(sp + 1), this.opts.file, this.lineNo, target));
     return true;
   }
 
@@ -319,10 +387,11 @@ class Parser {
       if (p.rewrite) text = p.rewrite.text;
     }
     if (problems.some((p) => p.severity === 'error')) return undefined;
-    return new ParsedRule(chain.name, text, { file: this.opts.file, line: this.lineNo }, cmd.target, cmd.counters);
+    return new ParsedRule(chain.name, text, this.opts.file, this.lineNo, cmd.target, cmd.counters);
   }
 
   private execute(cmd: Command): void {
+    this.lastChain = undefined;
     const table = this.table!;
     switch (cmd.name) {
       case 'A': {
@@ -467,21 +536,27 @@ class Parser {
  * for, rather than kept from parsing: most rules of a large ruleset are never looked at
  * token by token after parsing (user chains go through merge whole), and not holding ten
  * small strings per rule is most of what keeps parsing 100k rules fast. Splitting the text
- * gives back exactly the arguments it was written with or rebuilt from.
+ * gives back exactly the arguments it was written with or rebuilt from. Likewise its source
+ * reference is made when asked for (error messages), not stored as an object per rule.
  */
 class ParsedRule implements Rule {
   #args: string[] | undefined;
+  #file: string | undefined;
+  #line: number;
   target?: RuleTarget;
   counters?: Counters;
 
-  constructor(public chain: string, public text: string, public source: SourceRef | undefined, target?: RuleTarget, counters?: Counters) {
+  /** file undefined: a rule of the base ruleset (--noflush replay) that has no source. */
+  constructor(public chain: string, public text: string, file: string | undefined, line: number, target?: RuleTarget, counters?: Counters) {
+    this.#file = file;
+    this.#line = line;
     if (target) this.target = target;
     if (counters) this.counters = counters;
   }
 
   get args(): string[] {
     if (this.#args === undefined) {
-      const t = tokenize(this.text);
+      const t = tokenize(this.text, true);
       this.#args = t.ok ? t.tokens.values : [];
     }
     return this.#args;
@@ -490,13 +565,44 @@ class ParsedRule implements Rule {
   set args(value: string[]) {
     this.#args = value;
   }
+
+  get source(): SourceRef | undefined {
+    return this.#file === undefined ? undefined : { file: this.#file, line: this.#line };
+  }
+}
+
+/** Where ` -j ` or ` -g ` stands in a line without quotes, from `from`: -1 none, -2 more than one. */
+function targetAt(line: string, from: number): number {
+  const j = line.indexOf(' -j ', from);
+  const g = line.indexOf(' -g ', from);
+  if (j >= 0 ? g >= 0 || line.indexOf(' -j ', j + 1) >= 0 : g >= 0 && line.indexOf(' -g ', g + 1) >= 0) return -2;
+  return j >= 0 ? j : g;
+}
+
+/** targetAt for a line with double quotes (tokenize.ts's rules): -2 also for an unterminated quote. */
+function targetOutsideQuotes(line: string, from: number): number {
+  let found = -1;
+  let quoted = false;
+  for (let i = from; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (quoted) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) quoted = false;
+    } else if (c === 34) {
+      quoted = true;
+    } else if (c === 32 && line.charCodeAt(i + 1) === 45 && (line.charCodeAt(i + 2) === 106 || line.charCodeAt(i + 2) === 103) && line.charCodeAt(i + 3) === 32) {
+      if (found >= 0) return -2;
+      found = i;
+    }
+  }
+  return quoted ? -2 : found;
 }
 
 /** A table of the base ruleset to replay commands on: its own chains and rules (commands change them). */
 function copyTable(t: Table, source: SourceRef): Table {
   const chains = new Map<string, Chain>();
   for (const c of t.chains.values()) {
-    chains.set(c.name, { ...c, rules: c.rules.map((r) => new ParsedRule(r.chain, r.text, r.source, r.target, r.counters)) });
+    chains.set(c.name, { ...c, rules: c.rules.map((r) => new ParsedRule(r.chain, r.text, r.source?.file, r.source?.line ?? 0, r.target, r.counters)) });
   }
   return { name: t.name, chains, source };
 }

@@ -49,6 +49,35 @@ function ruleLines(c: Chain | undefined): string[] {
   return (c?.rules ?? []).map((r) => (r.text === '' ? `-A ${c!.name}` : `-A ${c!.name} ${r.text}`));
 }
 
+const texts = (c: Chain | undefined): string[] => (c?.rules ?? []).map((r) => r.text);
+
+function sameTexts(a: Chain | undefined, b: Chain | undefined): boolean {
+  const x = a?.rules ?? [];
+  const y = b?.rules ?? [];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i].text !== y[i].text) return false;
+  return true;
+}
+
+/**
+ * The chain's rules diffed on their texts (within one chain, line equality is text
+ * equality), then shown as lines: no `-A CHAIN …` string is built, or compared, for the
+ * chains that did not change, and unchanged runs become lines only when shown.
+ */
+function diffChain(chain: string, a: Chain | undefined, b: Chain | undefined): Run[] {
+  const line = (t: string) => (t === '' ? `-A ${chain}` : `-A ${chain} ${t}`);
+  return diffLines(texts(a), texts(b)).map((run) => {
+    if (run.op !== ' ') return { op: run.op, lines: run.lines.map(line) };
+    let lines: string[] | undefined;
+    return {
+      op: run.op,
+      get lines() {
+        return (lines ??= run.lines.map(line));
+      },
+    };
+  });
+}
+
 /** Line of each chain's first rule in the table's save text: *table, declarations, then rules. */
 function firstRuleLines(t: Table | undefined): Map<string, number> {
   const out = new Map<string, number>();
@@ -70,17 +99,15 @@ function diffTable(name: TableName, live: Table | undefined, target: Table): Tab
   for (const chain of names) {
     const lc = live?.chains.get(chain);
     const tcn = target.chains.get(chain);
-    const a = ruleLines(lc);
-    const b = ruleLines(tcn);
     const status = !lc ? 'added' : !tcn ? 'removed' : 'changed';
     // a built-in chain always exists; its "absence" from live just means no rules yet
     const builtin = lc?.builtin ?? tcn?.builtin ?? false;
     const policyFrom = lc?.policy ?? (builtin ? 'ACCEPT' : null);
     const policyTo = tcn ? (tcn.policy ?? policyFrom) : null;
     const policyChanged = builtin && tcn !== undefined && policyFrom !== policyTo;
-    const same = a.length === b.length && a.every((x, i) => x === b[i]);
+    const same = sameTexts(lc, tcn);
     if (same && !policyChanged && (status === 'changed' || builtin)) continue;
-    const runs = same ? [] : diffLines(a, b);
+    const runs = same ? [] : diffChain(chain, lc, tcn);
     const added = runs.filter((r) => r.op === '+').reduce((s, r) => s + r.lines.length, 0);
     const removed = runs.filter((r) => r.op === '-').reduce((s, r) => s + r.lines.length, 0);
     const change: ChainChange = {

@@ -88,7 +88,7 @@ function tableWrite(lt: Table | undefined, tt: Table, own: Ownership, counters: 
       for (const r of tc.rules) body.push(line(tc.name, r, counters));
       w.created.push(tc.name);
     } else if (!sameRules(lc, tc)) {
-      const ops = fewEdits(lc, tc, own, counters);
+      const ops = fewEdits(lc, tc, counters);
       if (ops) {
         body.push(...ops);
         w.edited.push(tc.name);
@@ -114,11 +114,64 @@ function tableWrite(lt: Table | undefined, tt: Table, own: Ownership, counters: 
  * A user chain where a few rules change (a 1% change spread over a large ruleset touches
  * most chains): delete and insert just those. Undefined when a flush and refill is simpler.
  */
-function fewEdits(lc: Chain, tc: Chain, own: Ownership, counters: boolean): string[] | undefined {
+function fewEdits(lc: Chain, tc: Chain, counters: boolean): string[] | undefined {
+  const limit = Math.max(8, tc.rules.length / 4);
+  const swapped = lc.rules.length === tc.rules.length ? substitutions(lc, tc, limit, counters) : undefined;
+  if (swapped) return swapped;
+  if (surelyMany(lc, tc, limit)) return undefined;
   const runs = diffLines(lc.rules.map((r) => r.text), tc.rules.map((r) => r.text));
   const edits = runs.filter((r) => r.op !== ' ').reduce((n, r) => n + r.lines.length, 0);
-  if (edits > Math.max(8, tc.rules.length / 4)) return undefined;
-  return minimalEdit(lc.rules, lc.rules, tc.rules, 0, tc, own, counters, runs);
+  if (edits > limit) return undefined;
+  // Every rule here is the user's: positions follow from the runs alone (what minimalEdit
+  // would simulate rule by rule). A rule whose text is not unique is deleted by number: by
+  // specification iptables would take the first rule of that text, maybe another one.
+  const ops: string[] = [];
+  let at = 0; // rules now before the next change
+  let next = 0; // the target rule the next kept or inserted line is (for its counters)
+  for (const run of runs) {
+    if (run.op === ' ') (at += run.lines.length), (next += run.lines.length);
+    else if (run.op === '-') for (const text of run.lines) ops.push(ambiguous(text, lc, tc) ? `-D ${tc.name} ${at + 1}` : `-D ${tc.name}${text === '' ? '' : ' ' + text}`);
+    else for (const text of run.lines) ops.push(`${ctr(tc.rules[next++], counters)}-I ${tc.name} ${++at}${text === '' ? '' : ' ' + text}`);
+  }
+  return ops;
+}
+
+/**
+ * The usual small edit — a few rules changed in place, each between unchanged neighbours —
+ * read straight off the two chains, without a diff: delete the old rule, insert the new one
+ * at its position (what the diff's runs give). Undefined for anything else.
+ */
+function substitutions(lc: Chain, tc: Chain, limit: number, counters: boolean): string[] | undefined {
+  const ops: string[] = [];
+  let last = -2;
+  for (let i = 0; i < lc.rules.length; i++) {
+    const from = lc.rules[i].text;
+    const to = tc.rules[i].text;
+    if (from === to) continue;
+    if (i === last + 1 || ops.length + 2 > limit) return undefined; // a run of changes, or many: the diff knows better
+    last = i;
+    ops.push(ambiguous(from, lc, tc) ? `-D ${tc.name} ${i + 1}` : `-D ${tc.name}${spec(lc.rules[i])}`, `${ctr(tc.rules[i], counters)}-I ${tc.name} ${i + 1}${spec(tc.rules[i])}`);
+  }
+  return ops;
+}
+
+/** More edits than `limit` whatever the diff finds: rules only one side has must each be deleted or inserted. */
+function surelyMany(lc: Chain, tc: Chain, limit: number): boolean {
+  const onlyIn = (a: Chain, b: Chain) => {
+    const other = new Set(b.rules.map((r) => r.text));
+    return a.rules.reduce((n, r) => (other.has(r.text) ? n : n + 1), 0);
+  };
+  return onlyIn(lc, tc) + onlyIn(tc, lc) > limit;
+}
+
+/**
+ * Could `-D CHAIN spec` of this text delete another rule than the one meant? Unless the live
+ * chain has it once and the target not at all, a rule of the same text may stand before it.
+ */
+function ambiguous(text: string, lc: Chain, tc: Chain): boolean {
+  let n = 0;
+  for (const r of lc.rules) if (r.text === text && ++n > 1) return true;
+  return tc.rules.some((r) => r.text === text);
 }
 
 /** Edit a built-in chain: surgical where owned rules live, flush + refill otherwise. */
@@ -152,6 +205,8 @@ function minimalEdit(
   live: Rule[], liveUser: Rule[], targetUser: Rule[], leading: number, tc: Chain, own: Ownership, counters: boolean,
   runs = diffLines(liveUser.map((r) => r.text), targetUser.map((r) => r.text)),
 ): string[] | undefined {
+  // a deletion by specification must not be able to take another rule of the same text
+  for (const run of runs) if (run.op === '-' && run.lines.some((t) => ambiguous(t, { ...tc, rules: live }, tc))) return undefined;
   const ops: string[] = [];
   // Simulate the chain: live rules, then each deletion and insertion in turn.
   const chain = live.map((r) => ({ text: r.text, owned: own.isOwnedRule(r) }));

@@ -20,65 +20,76 @@ export interface Tokens {
 export type TokenizeResult = { ok: true; tokens: Tokens } | { ok: false; reason: string; column: number };
 
 
-export function tokenize(line: string): TokenizeResult {
-  if (!line.includes('"')) return { ok: true, tokens: splitBlanks(line) };
+/**
+ * `share`: intern option words, for arguments that are kept (a rule's args); tokens looked at
+ * once while parsing are not worth the lookup.
+ */
+export function tokenize(line: string, share = false): TokenizeResult {
+  if (!line.includes('"')) return { ok: true, tokens: splitBlanks(line, share) };
   const values: string[] = [];
   const starts: number[] = [];
   const quotedFlags: boolean[] = [];
-  const push = (v: string, at: number, q: boolean) => {
-    values.push(v);
-    starts.push(at);
-    quotedFlags.push(q);
-  };
+  const n = line.length;
   let buf = '';
   let inToken = false;
   let start = 0;
-  let quoted = false;
-  let quoteOpen = false;
-  let quoteAt = 0;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoteOpen) {
-      if (ch === '\\' && i + 1 < line.length) {
-        buf += line[++i];
-      } else if (ch === '"') {
-        quoteOpen = false;
-        push(buf, start, true);
-        buf = '';
-        inToken = false;
-        quoted = false;
-      } else {
-        buf += ch;
-      }
-      continue;
-    }
-    if (ch === '"') {
-      if (!inToken) {
-        inToken = true;
-        start = i;
-      }
-      quoteOpen = true;
-      quoted = true;
-      quoteAt = i;
-      continue;
-    }
-    if (ch === ' ' || ch === '\t' || ch === '\n') {
+  let i = 0;
+  while (i < n) {
+    const c = line.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10) {
       if (inToken) {
-        push(buf, start, quoted);
+        values.push(buf);
+        starts.push(start);
+        quotedFlags.push(false); // a token with a quoted part ended at its closing quote
         buf = '';
         inToken = false;
-        quoted = false;
       }
+      i++;
       continue;
     }
     if (!inToken) {
       inToken = true;
       start = i;
     }
-    buf += ch;
+    if (c !== 34 /* " */) {
+      // a plain run, up to a blank or a quote
+      const from = i;
+      while (i < n) {
+        const d = line.charCodeAt(i);
+        if (d === 32 || d === 9 || d === 10 || d === 34) break;
+        i++;
+      }
+      buf += line.slice(from, i);
+      continue;
+    }
+    // a quoted part: a backslash takes the next character literally; the closing quote ends the argument
+    const quoteAt = i++;
+    let from = i;
+    for (;;) {
+      if (i >= n) return { ok: false, reason: 'unterminated quote', column: quoteAt + 1 };
+      const d = line.charCodeAt(i);
+      if (d === 92 /* \\ */ && i + 1 < n) {
+        buf += line.slice(from, i) + line[i + 1];
+        i += 2;
+        from = i;
+      } else if (d === 34) {
+        break;
+      } else {
+        i++;
+      }
+    }
+    values.push(buf + line.slice(from, i));
+    starts.push(start);
+    quotedFlags.push(true);
+    buf = '';
+    inToken = false;
+    i++;
   }
-  if (quoteOpen) return { ok: false, reason: 'unterminated quote', column: quoteAt + 1 };
-  if (inToken) push(buf, start, quoted);
+  if (inToken) {
+    values.push(buf);
+    starts.push(start);
+    quotedFlags.push(false);
+  }
   return { ok: true, tokens: { values, starts, quoted: quotedFlags } };
 }
 
@@ -97,7 +108,25 @@ function intern(s: string): string {
   return s;
 }
 
-function splitBlanks(line: string): Tokens {
+function splitBlanks(line: string, share: boolean): Tokens {
+  if (line.includes('\t') || line.includes('\n')) return splitAnyBlanks(line, share);
+  // the usual line: arguments separated by spaces, found by indexOf (measured fastest)
+  const values: string[] = [];
+  const starts: number[] = [];
+  for (let from = 0; ; ) {
+    const end = line.indexOf(' ', from);
+    const stop = end < 0 ? line.length : end;
+    if (stop > from) {
+      const v = line.slice(from, stop);
+      values.push(share ? intern(v) : v);
+      starts.push(from);
+    }
+    if (end < 0) return { values, starts };
+    from = end + 1;
+  }
+}
+
+function splitAnyBlanks(line: string, share: boolean): Tokens {
   const values: string[] = [];
   const starts: number[] = [];
   const n = line.length;
@@ -111,7 +140,8 @@ function splitBlanks(line: string): Tokens {
     const start = i;
     do c = line.charCodeAt(++i);
     while (i < n && c !== 32 && c !== 9 && c !== 10);
-    values.push(intern(line.slice(start, i)));
+    const v = line.slice(start, i);
+    values.push(share ? intern(v) : v);
     starts.push(start);
   }
   return { values, starts };

@@ -24,7 +24,7 @@ const LONG_CORE: Record<string, string> = {
   source: 's', src: 's', destination: 'd', dst: 'd', protocol: 'p', 'in-interface': 'i',
   'out-interface': 'o', jump: 'j', goto: 'g', match: 'm', fragments: 'f',
 };
-const coreCache = new Map<string, string | undefined>();
+const coreCache = new Map<string, string>();
 
 /** The core option a token stands for (`-s`, `--src`, `--sou` → 's'), or undefined. */
 export function coreOption(tok: string): string | undefined {
@@ -34,10 +34,11 @@ export function coreOption(tok: string): string | undefined {
     return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) ? tok[1] : undefined;
   }
   if (tok[1] !== '-') return undefined;
-  if (coreCache.has(tok)) return coreCache.get(tok);
+  const hit = coreCache.get(tok);
+  if (hit !== undefined) return hit === '' ? undefined : hit;
   const full = resolveLong(tok.slice(2));
   const opt = full ? LONG_CORE[full] : undefined;
-  if (coreCache.size < 10_000) coreCache.set(tok, opt);
+  if (coreCache.size < 10_000) coreCache.set(tok, opt ?? ''); // '': no core option
   return opt;
 }
 
@@ -60,7 +61,7 @@ export function checkRule(cmd: Command, chain: Chain, table: Table, family: Fami
     const opt = coreOption(args[i]);
     const value = args[i + 1];
     if ((opt === 's' || opt === 'd') && value !== undefined) {
-      for (const item of value.split(',')) {
+      for (const item of value.includes(',') ? value.split(',') : [value]) {
         const p = addressFamilyProblem(item, family);
         if (p) problems.push({ severity: 'error', reason: p, token: item });
       }

@@ -31,6 +31,16 @@ export function writeRulesetWithSources(rs: Ruleset, opts: WriteOptions = {}): {
   return { text: out.length ? out.join('\n') + '\n' : '', rules };
 }
 
+/** The text of writeRuleset handed out in pieces (a chain's rules at a time), never made whole. */
+export function writeRulesetPieces(rs: Ruleset, each: (piece: string) => void): void {
+  for (const table of rs.tables.values()) {
+    const chains = chainsInSaveOrder(table);
+    each(`*${table.name}\n${chains.map((c) => chainLine(c) + '\n').join('')}`);
+    for (const c of chains) if (c.rules.length) each(c.rules.map((r) => ruleLine(r) + '\n').join(''));
+    each('COMMIT\n');
+  }
+}
+
 export function writeTable(table: Table, out: string[], opts: WriteOptions = {}, rules?: Array<Rule | undefined>): void {
   const chains = chainsInSaveOrder(table);
   const mark = (r?: Rule) => rules && (rules[out.length - 1] = r);

@@ -6,7 +6,8 @@ import { basename, dirname } from 'node:path';
 import tmp from 'tmp';
 import { InputError } from '../errors.js';
 
-export function writePrivateFile(path: string, content: string | Buffer): void {
+/** `content` may come in pieces, written one after the other (never joined in memory). */
+export function writePrivateFile(path: string, content: string | Buffer | readonly string[]): void {
   let t: tmp.FileResult;
   try {
     t = tmp.fileSync({ tmpdir: dirname(path), prefix: `.${basename(path)}.`, mode: 0o600 });
@@ -14,7 +15,9 @@ export function writePrivateFile(path: string, content: string | Buffer): void {
     throw new InputError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    writeSync(t.fd, typeof content === 'string' ? Buffer.from(content) : content);
+    if (typeof content === 'string') writeSync(t.fd, content);
+    else if (Buffer.isBuffer(content)) writeSync(t.fd, content);
+    else for (const part of content) writeSync(t.fd, part);
     fsyncSync(t.fd);
   } finally {
     closeSync(t.fd);

@@ -10,7 +10,7 @@
 //     only the owner (root) can replace or remove the file.
 // As a non-root user the check is skipped: such a run cannot change the firewall, and the files
 // it previews (--live-from, a copy of another host's ruleset) are naturally the user's own.
-import { fstatSync, openSync, readFileSync, closeSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { fstatSync, openSync, readFileSync, readSync, closeSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -49,7 +49,7 @@ export function readInput(path: string | undefined, opts: ReadOptions = {}): Inp
     if (unsafe && !opts.force) {
       throw new UnsafeInputError(`${path}: refusing to read it: ${unsafe}; anyone who can write it controls your firewall (make it root's and not group/world-writable, or give --force)`);
     }
-    return { name: path, text: decode(readFileSync(fd), path), unsafe };
+    return { name: path, text: readText(fd, path), unsafe };
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`${path}: cannot read: ${(e as Error).message}`);
@@ -101,6 +101,23 @@ function unsafeFile(path: string, st: Stats): string | undefined {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The file as a string, read without an intermediate buffer of its size (10 MB at 100k
+ * rules). Malformed UTF-8 reads as U+FFFD; only then is the file decoded again, strictly, to
+ * say where (or to find that the character was really there).
+ */
+function readText(fd: number, name: string): string {
+  const text = readFileSync(fd, 'utf8');
+  return text.includes('\uFFFD') ? decode(bytesFromStart(fd), name) : text;
+}
+
+function bytesFromStart(fd: number): Buffer {
+  const buf = Buffer.alloc(fstatSync(fd).size);
+  let at = 0;
+  for (let n = 1; at < buf.length && n > 0; at += n) n = readSync(fd, buf, at, buf.length - at, at);
+  return buf.subarray(0, at);
+}
 
 function decode(buf: Buffer, name: string): string {
   try {

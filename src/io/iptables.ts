@@ -1,5 +1,6 @@
 // The iptables tools: which binary for a family and backend, and save / restore / test.
-import type { Family } from '../core/model.js';
+import type { Family, Ruleset } from '../core/model.js';
+import { createParser } from '../core/parse.js';
 import { SystemError } from '../errors.js';
 import { closeSync, readFileSync, rmSync } from 'node:fs';
 import tmp from 'tmp';
@@ -18,21 +19,25 @@ export async function detectBackend(family: Family): Promise<Backend> {
   if (res.exitCode !== 0) throw new SystemError(`cannot run '${bin} --version': is iptables installed?`, res.stderr);
   const backend: Backend | undefined = res.stdout.includes('nf_tables') ? 'nft' : res.stdout.includes('legacy') ? 'legacy' : undefined;
   if (!backend) throw new SystemError(`cannot tell the backend of ${bin} from '${res.stdout.trim()}'`);
-  versions.set(toolName(family, backend, 'save'), res.stdout.trim()); // the same tool set: no second --version
+  versions.set(toolName(family, backend, 'save'), Promise.resolve(res.stdout.trim())); // the same tool set: no second --version
   return backend;
 }
 
-const versions = new Map<string, string>();
+const versions = new Map<string, Promise<string>>();
 
 /** `iptables v1.8.9 (nf_tables)` of the given tool set: part of the canonical cache key. */
-export async function toolVersion(family: Family, backend: Backend): Promise<string> {
+export function toolVersion(family: Family, backend: Backend): Promise<string> {
   const tool = toolName(family, backend, 'save');
-  if (!versions.has(tool)) {
-    const res = await run(tool, ['--version']);
-    if (res.exitCode !== 0) throw new SystemError(`cannot run '${tool} --version': is iptables (${backend}) installed?`, res.stderr.trim());
-    versions.set(tool, res.stdout.trim());
+  let v = versions.get(tool);
+  if (!v) {
+    v = run(tool, ['--version']).then((res) => {
+      if (res.exitCode !== 0) throw new SystemError(`cannot run '${tool} --version': is iptables (${backend}) installed?`, res.stderr.trim());
+      return res.stdout.trim();
+    });
+    versions.set(tool, v);
+    v.catch(() => versions.delete(tool));
   }
-  return versions.get(tool)!;
+  return v;
 }
 
 /** Does the other backend hold any rules or user chains? (Rules in both = split brain.) */
@@ -67,6 +72,45 @@ export async function save(opts: ToolOptions & { counters?: boolean; table?: str
   }
 }
 
+/**
+ * iptables-save, parsed while it runs: its output goes to a temporary file (the tool never
+ * waits for us) that is read behind it and parsed whenever we are idle, so that little is
+ * left to parse when it exits. The text is returned too, without comment lines.
+ */
+export async function saveParsed(opts: ToolOptions & { name: string; counters?: boolean }): Promise<{ parts: () => string[]; ruleset: Ruleset }> {
+  const tool = toolName(opts.family, opts.backend, 'save');
+  const file = tmp.fileSync({ prefix: 'isr-save-', mode: 0o600 });
+  const parser = createParser({ file: opts.name, family: opts.family, trusted: true });
+  // Whole lines go to the parser; the same strings, kept, are the text (one copy in memory).
+  const blocks: string[] = [];
+  let rest = '';
+  try {
+    closeSync(file.fd);
+    const onStdout = (chunk: string) => {
+      const cut = chunk.lastIndexOf('\n');
+      if (cut < 0) {
+        rest += chunk;
+        return;
+      }
+      const block = rest + chunk.slice(0, cut + 1);
+      rest = chunk.slice(cut + 1);
+      blocks.push(block);
+      parser.push(block);
+    };
+    const res = await run(tool, opts.counters ? ['--counters'] : [], { ...opts, stdoutFile: file.name, onStdout });
+    if (res.exitCode !== 0) throw new SystemError(`${tool} failed (exit ${res.exitCode})${where(opts)}`, res.stderr.trim());
+  } finally {
+    rmSync(file.name, { force: true });
+  }
+  parser.push(rest);
+  // The text only when asked for (a snapshot), in pieces of whole lines: plan never needs it.
+  const parts = () => (rest === '' ? blocks.map(stripComments) : [stripComments(blocks.join('') + rest)]);
+  // An empty save (no tables loaded yet) is a valid live ruleset.
+  const small = blocks.reduce((n, c) => n + c.length, 0) + rest.length < 65536;
+  if (small && parts().join('').trim() === '') return { parts, ruleset: { family: opts.family, tables: new Map() } };
+  return { parts, ruleset: parser.end().ruleset };
+}
+
 export interface RestoreOptions extends ToolOptions {
   noflush?: boolean;
   test?: boolean;
@@ -95,10 +139,28 @@ function where(opts: RunOptions): string {
   return opts.netns ? ` in namespace ${opts.netns}` : '';
 }
 
+/** The text without its `#` comment lines (iptables-save prints two per table). */
 export function stripComments(text: string): string {
-  if (!text.includes('\n#') && !text.startsWith('#')) return text;
-  return text
-    .split('\n')
-    .filter((l) => !l.startsWith('#'))
-    .join('\n');
+  const next = (from: number) => {
+    const k = text.indexOf('\n#', from);
+    return k < 0 ? -1 : k + 1;
+  };
+  let at = text.startsWith('#') ? 0 : next(0);
+  if (at < 0) return text;
+  const kept: string[] = [];
+  let from = 0;
+  while (at >= 0) {
+    const nl = text.indexOf('\n', at);
+    if (nl < 0) {
+      // the last line, a comment without newline: the newline before it goes too
+      kept.push(text.slice(from, at));
+      const out = kept.join('');
+      return out.endsWith('\n') ? out.slice(0, -1) : out;
+    }
+    kept.push(text.slice(from, at));
+    from = nl + 1;
+    at = next(nl);
+  }
+  kept.push(text.slice(from));
+  return kept.join('');
 }

@@ -48,10 +48,12 @@ export function snapshotPath(stateDir: string, id: string, family?: Family): str
 }
 
 /** Write a snapshot; refuse (nothing written to the kernel yet) when there is no room for it. */
-export function writeSnapshot(stateDir: string, meta: SnapshotMeta, texts: Partial<Record<Family, string>>): void {
+/** Each family's text may come in pieces (written one after the other). */
+export function writeSnapshot(stateDir: string, meta: SnapshotMeta, texts: Partial<Record<Family, string | readonly string[]>>): void {
   const dir = snapshotPath(stateDir, meta.id);
   ensureDir(join(stateDir, 'snapshots'));
-  const need = Object.values(texts).reduce((s, t) => s + Buffer.byteLength(t ?? ''), 0) * 2 + 65536;
+  const bytes = (t: string | readonly string[] | undefined) => (typeof t === 'string' ? [t] : (t ?? [])).reduce((n, p) => n + Buffer.byteLength(p), 0);
+  const need = Object.values(texts).reduce((s, t) => s + bytes(t), 0) * 2 + 65536;
   try {
     const st = statfsSync(join(stateDir, 'snapshots'));
     if (st.bavail * st.bsize < need) throw new NoRoomError(`no room for the snapshot in ${stateDir} (${need} bytes needed): nothing was changed`);

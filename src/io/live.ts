@@ -4,7 +4,7 @@ import type { Family, Ruleset } from '../core/model.js';
 import { parseRuleset } from '../core/parse.js';
 import { PermissionError, SystemError } from '../errors.js';
 import { readInput } from './input.js';
-import { detectBackend, save, type Backend } from './iptables.js';
+import { detectBackend, saveParsed, type Backend } from './iptables.js';
 
 export interface LiveOptions {
   family: Family;
@@ -22,27 +22,35 @@ export interface Live {
   /** Where it came from, for messages: "iptables-nft-save" or the file. */
   source: string;
   backend?: Backend;
-  text: string;
+  /** The text as read, comment lines removed (made from iptables-save's output when asked for). */
+  readonly text: string;
+  /** The same text in pieces (a snapshot is written piece by piece, never joined in memory). */
+  textParts(): readonly string[];
 }
 
 export async function readLive(opts: LiveOptions): Promise<Live> {
   if (opts.liveFrom) {
     // a saved file may have been edited by hand: check it like any input
     const input = readInput(opts.liveFrom, { force: opts.force });
-    return { ruleset: parseLiveText(input.text, input.name, opts.family, false), source: input.name, text: input.text };
+    return { ruleset: parseLiveText(input.text, input.name, opts.family, false), source: input.name, text: input.text, textParts: () => [input.text] };
   }
   const backend = !opts.backend || opts.backend === 'auto' ? await detectBackend(opts.family) : opts.backend;
-  let text: string;
+  const tool = `${opts.family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`;
   try {
-    text = await save({ family: opts.family, backend, netns: opts.netns, counters: opts.counters });
+    const saved = await saveParsed({ family: opts.family, backend, netns: opts.netns, name: tool, counters: opts.counters });
+    return {
+      ruleset: saved.ruleset, source: tool, backend,
+      get text() {
+        return saved.parts().join('');
+      },
+      textParts: saved.parts,
+    };
   } catch (e) {
     if (e instanceof SystemError && /Permission denied|not permitted|must be root/i.test(e.detail ?? '')) {
       throw new PermissionError('reading the live ruleset needs root (or use --live-from SAVED_FILE for an offline preview)');
     }
     throw e;
   }
-  const tool = `${opts.family === 'ipv4' ? 'iptables' : 'ip6tables'}-${backend}-save`;
-  return { ruleset: parseLiveText(text, tool, opts.family, true), source: tool, backend, text };
 }
 
 /** An empty save (no tables loaded yet) is a valid live ruleset. */

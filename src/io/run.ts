@@ -3,6 +3,8 @@
 // calls or fails on purpose (`setRunner`). Two long-lived kinds: a holder (the lock's flock,
 // dies with us) and a detached child (the confirmation watchdog, outlives us).
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, read } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 
@@ -14,6 +16,12 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Send stdout to this file instead of a pipe (the child never waits for us to read). */
   stdoutFile?: string;
+  /**
+   * With stdoutFile (which must exist): receive what the child writes there, in order, while
+   * it runs (the file is read behind the writer whenever we are idle, and to its end after the
+   * child exits), so that parsing overlaps the child's work. RunResult.stdout is then empty.
+   */
+  onStdout?: (chunk: string) => void;
 }
 
 export interface RunResult {
@@ -28,22 +36,73 @@ export type Runner = (file: string, args: readonly string[], opts: RunOptions) =
 
 const execaRunner: Runner = async (file, args, opts) => {
   const [cmd, argv] = opts.netns ? ['nsenter', [`--net=${opts.netns}`, '--', file, ...args]] : [file, [...args]];
-  const res = await execa(cmd, argv, {
+  if (opts.stdoutFile && opts.onStdout) closeSync(openSync(opts.stdoutFile, 'a', 0o600)); // there to be followed from the start
+  const follow = opts.stdoutFile && opts.onStdout ? followFile(opts.stdoutFile, opts.onStdout) : undefined;
+  const child = execa(cmd, argv, {
     input: opts.input ?? '',
-    ...(opts.stdoutFile ? { stdout: { file: opts.stdoutFile } } : {}),
+    // to a file: not also kept in memory (iptables-save of 100k rules is 10 MB)
+    ...(opts.stdoutFile ? { stdout: { file: opts.stdoutFile }, buffer: { stdout: false } } : {}),
     reject: false,
     stripFinalNewline: false,
     timeout: opts.timeoutMs,
     env: { LC_ALL: 'C' },
     extendEnv: true,
   });
+  let res;
+  try {
+    res = await child;
+  } finally {
+    await follow?.finish();
+  }
+  // not started at all (no such program, not executable): the shell's 127, with the reason
+  const notStarted = res.exitCode === undefined && !res.timedOut && (res.cause as NodeJS.ErrnoException | undefined)?.syscall?.startsWith('spawn');
   return {
-    exitCode: res.exitCode ?? (res.timedOut ? 124 : 1),
+    exitCode: res.exitCode ?? (res.timedOut ? 124 : notStarted ? 127 : 1),
     stdout: String(res.stdout ?? ''),
-    stderr: String(res.stderr ?? '') + (res.timedOut ? `\n(timed out after ${opts.timeoutMs} ms)` : ''),
+    stderr: String(res.stderr ?? '') + (res.timedOut ? `\n(timed out after ${opts.timeoutMs} ms)` : notStarted ? `${(res.cause as Error).message}\n` : ''),
     command: [cmd, ...argv].join(' '),
   };
 };
+
+/** Read a file behind its writer: poll while idle, then read to the end once it is done. */
+function followFile(path: string, onChunk: (chunk: string) => void): { finish: () => Promise<void> } {
+  const fd = openSync(path, 'r');
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  let reading: Promise<void> = Promise.resolve();
+  let failed: unknown;
+  const readSome = (): Promise<number> =>
+    new Promise((res, rej) => read(fd, buf, 0, buf.length, null, (e, n) => (e ? rej(e) : res(n))));
+  const drain = async () => {
+    for (let n = await readSome(); n > 0; n = await readSome()) onChunk(decoder.write(buf.subarray(0, n)));
+  };
+  const poll = () => {
+    reading = drain().then(
+      () => {
+        if (!done) timer = setTimeout(poll, 4);
+      },
+      (e) => void (failed = e),
+    );
+  };
+  poll();
+  return {
+    finish: async () => {
+      done = true;
+      if (timer) clearTimeout(timer);
+      try {
+        await reading;
+        if (failed) throw failed;
+        await drain();
+        const rest = decoder.end();
+        if (rest) onChunk(rest);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
 
 let runner: Runner = execaRunner;
 

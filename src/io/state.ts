@@ -41,7 +41,7 @@ export function readStateFile(dir: string, name: string): string | undefined {
 }
 
 /** Write a state file atomically, mode 0600. */
-export function writeStateFile(dir: string, name: string, content: string): void {
+export function writeStateFile(dir: string, name: string, content: string | readonly string[]): void {
   ensureDir(dir);
   writePrivateFile(join(dir, name), content);
 }

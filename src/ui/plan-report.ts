@@ -40,8 +40,8 @@ export interface PlanJson {
 }
 
 /**
- * The plan object. `full` adds what only a saved or printed JSON plan needs — the live
- * digest and the target text (at 100k rules, ~0.1 s the text view does not have to pay).
+ * The plan object. `full` adds what only a saved or printed JSON plan needs — the live and
+ * file digests and the target text (at 100k rules, ~0.1 s the text view does not have to pay).
  */
 export function planReport(p: Pipeline, diff: PlanDiff, now: Date, full = true): PlanJson {
   const tables = [...p.merged.target.tables.keys()];
@@ -63,7 +63,7 @@ export function planReport(p: Pipeline, diff: PlanDiff, now: Date, full = true):
       ? { method: p.canonical.method, cached: p.canonical.cached, ...(p.canonical.fallback ? { fallback: p.canonical.fallback } : {}), uncertain: p.canonical.uncertain }
       : { method: 'none', cached: false, uncertain: [] },
     live: { source: p.live.source, digest: full ? liveDigest(p.live.ruleset, tables) : '', tables },
-    file: { path: p.input.name, digest: sha256(p.input.text) },
+    file: { path: p.input.name, digest: full ? sha256(p.input.text) : '' },
     changes: diff.changes,
     summary: {
       chainsAdded: sum((t) => t.chainsAdded.length), chainsRemoved: sum((t) => t.chainsRemoved.length),

@@ -4,8 +4,11 @@
 // taken from iptables-save by hand, not from our code).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import { relative } from 'node:path';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+import { writeRuleset } from '../../src/core/write.js';
+import { canonicalUserPart } from '../../src/canonical-form.js';
 import { parseRuleset } from '../../src/core/parse.js';
 import { canonicalizeInKernel, KernelRefusedError } from '../../src/io/canonicalize.js';
 import { requireRoot } from '../helpers/root.js';
@@ -93,5 +96,38 @@ for (const backend of BACKENDS) {
     await assert.rejects(canonicalizeInKernel(ruleset, backend), (e: unknown) =>
       e instanceof KernelRefusedError && /^bad:2: iptables refused this rule: .*nosuchmatch.* \(-A INPUT -m nosuchmatch --foo -j ACCEPT\)$/i.test(e.message));
     assert.deepEqual(ourNamespaces(), []);
+  });
+}
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] canonical cache: a file iptables prints back unchanged is cached as a mark and read back as itself; a loose one as the kernel's text`, async (t) => {
+    if (!requireRoot(t)) return;
+    const stateDir = mkdtempSync(join(tmpdir(), 'isr-canon-cache-'));
+    t.after(() => rmSync(stateDir, { recursive: true, force: true }));
+    const cacheFiles = () => readdirSync(join(stateDir, 'cache')).map((n) => readFileSync(join(stateDir, 'cache', n), 'utf8'));
+    const opts = { mode: 'kernel' as const, family: 'ipv4' as const, backend, stateDir };
+
+    // already canonical (as any iptables-save output): the cache holds only a mark
+    const canonical = parseRuleset(HAND_WRITTEN_CANONICAL, { file: 'saved.rules', family: 'ipv4' }).ruleset;
+    const first = await canonicalUserPart(canonical, opts);
+    assert.equal(first.cached, false);
+    assert.deepEqual(cacheFiles().map((c) => c.length < 100), [true]);
+    const again = await canonicalUserPart(canonical, opts);
+    assert.equal(again.cached, true);
+    for (const r of [first, again]) {
+      assert.equal(writeRuleset(r.ruleset), HAND_WRITTEN_CANONICAL);
+      // the rules are the file's own: messages can name its lines
+      assert.equal(r.ruleset.tables.get('filter')!.chains.get('AAA')!.rules[0].source?.file, 'saved.rules');
+    }
+
+    // written loosely: the cache holds the kernel's text, and both reads give it
+    rmSync(join(stateDir, 'cache'), { recursive: true });
+    const loose = parseRuleset(HAND_WRITTEN, { file: 'hand', family: 'ipv4' }).ruleset;
+    const cold = await canonicalUserPart(loose, opts);
+    assert.deepEqual(cacheFiles(), [HAND_WRITTEN_CANONICAL]);
+    const warm = await canonicalUserPart(loose, opts);
+    assert.equal(warm.cached, true);
+    assert.equal(writeRuleset(cold.ruleset), HAND_WRITTEN_CANONICAL);
+    assert.equal(writeRuleset(warm.ruleset), HAND_WRITTEN_CANONICAL);
   });
 }

@@ -93,3 +93,23 @@ test("FORWARD with Docker's rules is edited surgically: Docker's rules are never
   // the user's block ends FORWARD: its changed tail is deleted by spec and appended, no positions
   assert.equal(w.input, '*filter\n-P FORWARD ACCEPT\n-D FORWARD -s 203.0.113.7/32 -j DROP\n-D FORWARD -j REJECT --reject-with icmp-host-prohibited\n-A FORWARD -s 203.0.113.8/32 -j DROP\n-A FORWARD -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n');
 });
+
+test('rules of the same text: replaying the input still gives the target, in user chains and built-in ones (random edits)', () => {
+  // -D by specification takes the first rule of that text: with duplicates that may be another one
+  let x = 11;
+  const rnd = (k: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % k);
+  const rule = () => `-s 10.0.0.${rnd(4)}/32 -j ${rnd(2) ? 'ACCEPT' : 'DROP'}`; // few distinct texts: many duplicates
+  const failures: string[] = [];
+  for (let k = 0; k < 400; k++) {
+    const a = Array.from({ length: 1 + rnd(12) }, rule);
+    const b = a.filter(() => rnd(5) > 0).map((r) => (rnd(6) === 0 ? rule() : r));
+    for (let i = rnd(3); i > 0; i--) b.splice(rnd(b.length + 1), 0, rule());
+    for (const chain of ['U', 'INPUT']) {
+      const text = (rules: string[]) => `*filter\n:INPUT ACCEPT [0:0]\n:U - [0:0]\n-A INPUT -p tcp -j U\n${rules.map((r) => `-A ${chain} ${r}`).join('\n')}\nCOMMIT\n`;
+      const { live, target, own } = setup(text(b), text(a));
+      const after = replay(live, restoreInputs(live, target, own));
+      if (writeRuleset(after) !== writeRuleset(target)) failures.push(`${chain}: ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
+    }
+  }
+  assert.deepEqual(failures.slice(0, 3), []);
+});
