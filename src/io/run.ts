@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, read } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
+import { execa, type Options } from 'execa';
 
 export interface RunOptions {
   /** Data for the child's stdin. */
@@ -36,12 +36,14 @@ export type Runner = (file: string, args: readonly string[], opts: RunOptions) =
 
 const execaRunner: Runner = async (file, args, opts) => {
   const [cmd, argv] = opts.netns ? ['nsenter', [`--net=${opts.netns}`, '--', file, ...args]] : [file, [...args]];
-  if (opts.stdoutFile && opts.onStdout) closeSync(openSync(opts.stdoutFile, 'a', 0o600)); // there to be followed from the start
+  // To a file: the child gets the file itself as its stdout (a descriptor, not a pipe that
+  // execa would copy through us), so it never waits for us and nothing is kept in memory.
+  const outFd = opts.stdoutFile ? openSync(opts.stdoutFile, 'w', 0o600) : undefined;
   const follow = opts.stdoutFile && opts.onStdout ? followFile(opts.stdoutFile, opts.onStdout) : undefined;
   const child = execa(cmd, argv, {
     input: opts.input ?? '',
-    // to a file: not also kept in memory (iptables-save of 100k rules is 10 MB)
-    ...(opts.stdoutFile ? { stdout: { file: opts.stdoutFile }, buffer: { stdout: false } } : {}),
+    // ([fd]: execa hands a descriptor to the child as it is; its types list it only for stdin)
+    ...(outFd !== undefined ? { stdout: [outFd] as unknown as Options['stdout'] } : {}),
     reject: false,
     stripFinalNewline: false,
     timeout: opts.timeoutMs,
@@ -52,6 +54,7 @@ const execaRunner: Runner = async (file, args, opts) => {
   try {
     res = await child;
   } finally {
+    if (outFd !== undefined) closeSync(outFd);
     await follow?.finish();
   }
   // not started at all (no such program, not executable): the shell's 127, with the reason
