@@ -27,8 +27,12 @@ export async function deleteNetns(ns: Netns): Promise<void> {
   await run('ip', ['netns', 'delete', ns.name]);
 }
 
-/** Run fn inside a fresh namespace and always delete it afterwards. */
+/**
+ * Run fn inside a fresh namespace and always delete it afterwards. A run killed (SIGKILL,
+ * power loss) between the two leaves its namespace behind: the next one removes it.
+ */
 export async function withNetns<T>(purpose: string, fn: (ns: Netns) => Promise<T>): Promise<T> {
+  await sweepStaleNetns();
   const ns = await createNetns(purpose);
   try {
     return await fn(ns);

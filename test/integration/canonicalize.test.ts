@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { writeRuleset } from '../../src/core/write.js';
 import { canonicalUserPart } from '../../src/canonical-form.js';
 import { parseRuleset } from '../../src/core/parse.js';
@@ -131,3 +132,21 @@ for (const backend of BACKENDS) {
     assert.equal(writeRuleset(warm.ruleset), HAND_WRITTEN_CANONICAL);
   });
 }
+
+test('a canonicalization namespace left by a killed run is removed by the next one; live ones stay', async (t) => {
+  if (!requireRoot(t)) return;
+  const dead = spawnSync('true').pid!; // a pid that has exited
+  const stale = `isr-canon-${dead}-7`;
+  const live = `isr-canon-${process.pid}-999`;
+  try {
+    for (const n of [stale, live]) assert.equal(spawnSync('ip', ['netns', 'add', n]).status, 0);
+    const text = '*filter\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n';
+    const out = await canonicalizeInKernel(parseRuleset(text, { file: 'x', family: 'ipv4' }).ruleset, 'nft');
+    assert.match(out, /-p tcp -m tcp --dport 22 -j ACCEPT/);
+    const left = readdirSync('/run/netns');
+    assert.equal(left.includes(stale), false, 'the dead run\'s namespace is gone');
+    assert.equal(left.includes(live), true, 'a namespace of a live process is kept');
+  } finally {
+    for (const n of [stale, live]) spawnSync('ip', ['netns', 'delete', n]);
+  }
+});
