@@ -14,8 +14,8 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { requireRoot, skipOrFail } from '../helpers/root.js';
-import { ENGINES, Lab, fetchedEngines, fixture, type Engine, type RunResult } from '../helpers/lab.js';
+import { requireRoot } from '../helpers/root.js';
+import { ENGINES, Lab, fixture, forEachEngine, type Engine, type RunResult } from '../helpers/lab.js';
 import { assertDockerKept, parse, runTool, said, save, settle, type ToolContext } from '../helpers/lab-apply.js';
 
 const lab = new Lab(`twin-${process.pid}`);
@@ -27,16 +27,7 @@ after(async () => {
 
 test('the twin, stop, save and reconcile in the lab keep Docker answering', { timeout: 1_800_000 }, async (t) => {
   if (!requireRoot(t)) return;
-  const fetched = await fetchedEngines();
-  for (const engine of ENGINES) {
-    await t.test(`engine ${engine}`, { timeout: 400_000 }, async (t) => {
-      if (!fetched.includes(engine)) {
-        skipOrFail(t, `engine ${engine} is not fetched (run scripts/lab-setup or scripts/docker-lab fetch ${engine})`);
-        return;
-      }
-      await oneEngine(t, engine);
-    });
-  }
+  await forEachEngine(t, ENGINES, oneEngine);
 });
 
 const quiet = (r: RunResult) => r.exitCode === 0 && r.stdout === '' && r.stderr === '';
