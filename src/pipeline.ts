@@ -8,14 +8,14 @@
 // when it answers, the Engine API. Every command that needs a target (merge, explain, plan,
 // apply) gets it here, so they all see the same thing.
 import type { Family, Ruleset } from './core/model.js';
-import { parseRuleset } from './core/parse.js';
+import { parseCheckedFile } from './checked-files.js';
 import { classify, type Classification } from './core/classify.js';
 import { strip, type StripResult } from './core/strip.js';
 import { merge, type MergeResult } from './core/merge.js';
 import { learnDockerFacts, type DockerFacts } from './core/facts.js';
 import { selectProfiles, type OwnerProfile } from './core/owners/index.js';
 import type { Diagnostic } from './errors.js';
-import { readInput, type Input } from './io/input.js';
+import { readInput, textDigest, type Input } from './io/input.js';
 import { readLive, type Live } from './io/live.js';
 import { readDockerApi, DEFAULT_DOCKER_SOCKET } from './io/docker-api.js';
 import { detectBackend, otherBackendInUse, toolVersion, type Backend } from './io/iptables.js';
@@ -85,10 +85,15 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   const apiPromise = dockerApi(opts);
   if (opts.canonical && backendHere && root) void toolVersion(opts.family, backendHere).catch(() => {});
   for (const p of [livePromise, splitBrain, apiPromise]) Promise.resolve(p).catch(() => {}); // awaited below; a parse error must not leave them unhandled
-  const input: Input = opts.inputText ? { name: opts.inputText.name, text: opts.inputText.text } : readInput(opts.file, { force: opts.force });
+  const input: Input = opts.inputText
+    ? { name: opts.inputText.name, text: opts.inputText.text, digest: textDigest(opts.inputText.text) }
+    : readInput(opts.file, { force: opts.force });
   // --noflush: the file's commands replay on the live ruleset, so they wait for it
   const base = opts.noflush ? (await livePromise).ruleset : undefined;
-  const { ruleset: user, warnings: parseWarnings } = parseRuleset(input.text, { file: input.name, family: opts.family, base, allowEmpty: opts.allowEmpty });
+  // a text that passed every check before (same digest) is parsed the quick way: checked-files.ts
+  const { ruleset: user, warnings: parseWarnings } = parseCheckedFile(input.text, {
+    file: input.name, family: opts.family, base, allowEmpty: opts.allowEmpty, digest: input.digest, stateDir: opts.canonical ? opts.stateDir : undefined,
+  });
   const only = opts.tables ?? opts.inputText?.tables;
   if (only) for (const t of [...user.tables.keys()]) if (!only.includes(t)) user.tables.delete(t);
   // Still while iptables-save runs: guess what will be stripped from what the file alone says

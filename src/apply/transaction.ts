@@ -20,7 +20,6 @@ import { merge } from '../core/merge.js';
 import { learnDockerFacts } from '../core/facts.js';
 import { restoreInputs, type Ownership, type TableWrite } from '../core/restore-input.js';
 import type { OwnerProfile } from '../core/owners/index.js';
-import { sha256 } from '../core/plan.js';
 import { SystemError, UserError } from '../errors.js';
 import { restore, type Backend, type RestoreOptions } from '../io/iptables.js';
 import { readLive } from '../io/live.js';
@@ -203,7 +202,7 @@ async function prepare(input: FamilyInput, say: (line: string) => void): Promise
   const writes = restoreInputs(p.live.ruleset, p.merged.target, ownership(p.liveClass), { counters: input.counters });
   return {
     input, backend, profiles: p.profiles, user: p.stripped, tables: [...p.merged.target.tables.keys()], target: p.merged.target, liveText: () => live.textParts(), writes,
-    fileDigest: sha256(p.input.text),
+    fileDigest: p.input.digest,
   };
 }
 

@@ -141,7 +141,3 @@ export function liveDigest(live: Ruleset, tables: readonly TableName[]): string 
   }
   return `sha256:${h.digest('hex')}`;
 }
-
-export function sha256(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
-}

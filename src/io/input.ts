@@ -12,12 +12,15 @@
 // it previews (--live-from, a copy of another host's ruleset) are naturally the user's own.
 import { fstatSync, openSync, readFileSync, readSync, closeSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
 
 export interface Input {
   /** Name for messages: the path, or `<stdin>`. */
   name: string;
   text: string;
+  /** `sha256:HEX` of the bytes read (what sha256sum prints for the file): journal, plan, checked-files.ts. */
+  digest: string;
   /** Why the file is unsafe to trust, when it is and --force let us read it anyway. */
   unsafe?: string;
 }
@@ -33,7 +36,10 @@ export interface ReadOptions {
 export class UnsafeInputError extends InputError {}
 
 export function readInput(path: string | undefined, opts: ReadOptions = {}): Input {
-  if (path === undefined || path === '-') return { name: '<stdin>', text: decode(readStdin(), '<stdin>') };
+  if (path === undefined || path === '-') {
+    const bytes = readStdin();
+    return { name: '<stdin>', text: decode(bytes, '<stdin>'), digest: sha256(bytes) };
+  }
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -49,7 +55,7 @@ export function readInput(path: string | undefined, opts: ReadOptions = {}): Inp
     if (unsafe && !opts.force) {
       throw new UnsafeInputError(`${path}: refusing to read it: ${unsafe}; anyone who can write it controls your firewall (make it root's and not group/world-writable, or give --force)`);
     }
-    return { name: path, text: readText(fd, path), unsafe };
+    return { name: path, ...readText(fd, path), unsafe };
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`${path}: cannot read: ${(e as Error).message}`);
@@ -107,16 +113,24 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * rules). Malformed UTF-8 reads as U+FFFD; only then is the file decoded again, strictly, to
  * say where (or to find that the character was really there).
  */
-function readText(fd: number, name: string): string {
-  const text = readFileSync(fd, 'utf8');
-  return text.includes('\uFFFD') ? decode(bytesFromStart(fd), name) : text;
+/**
+ * The bytes are hashed as they are, before decoding: hashing the 10 MB string of a 100k-rule
+ * file would encode it back into a temporary buffer, which glibc then keeps (measured: +14 MB
+ * of peak memory).
+ */
+function readText(fd: number, name: string): { text: string; digest: string } {
+  const bytes = readFileSync(fd);
+  const text = bytes.toString('utf8');
+  return { text: text.includes('\uFFFD') ? decode(bytes, name) : text, digest: sha256(bytes) };
 }
 
-function bytesFromStart(fd: number): Buffer {
-  const buf = Buffer.alloc(fstatSync(fd).size);
-  let at = 0;
-  for (let n = 1; at < buf.length && n > 0; at += n) n = readSync(fd, buf, at, buf.length - at, at);
-  return buf.subarray(0, at);
+/** `sha256:HEX` of a text as UTF-8 (a ruleset given as text: a snapshot). */
+export function textDigest(text: string): string {
+  return sha256(Buffer.from(text));
+}
+
+function sha256(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 function decode(buf: Buffer, name: string): string {

@@ -3,7 +3,7 @@
 // object, so the two never disagree.
 import type { Family } from '../core/model.js';
 import { writeRuleset } from '../core/write.js';
-import { liveDigest, sha256, type PlanDiff } from '../core/plan.js';
+import { liveDigest, type PlanDiff } from '../core/plan.js';
 import type { Pipeline } from '../pipeline.js';
 import { VERSION } from '../version.js';
 
@@ -63,7 +63,7 @@ export function planReport(p: Pipeline, diff: PlanDiff, now: Date, full = true):
       ? { method: p.canonical.method, cached: p.canonical.cached, ...(p.canonical.fallback ? { fallback: p.canonical.fallback } : {}), uncertain: p.canonical.uncertain }
       : { method: 'none', cached: false, uncertain: [] },
     live: { source: p.live.source, digest: full ? liveDigest(p.live.ruleset, tables) : '', tables },
-    file: { path: p.input.name, digest: full ? sha256(p.input.text) : '' },
+    file: { path: p.input.name, digest: full ? p.input.digest : '' },
     changes: diff.changes,
     summary: {
       chainsAdded: sum((t) => t.chainsAdded.length), chainsRemoved: sum((t) => t.chainsRemoved.length),
