@@ -21,7 +21,7 @@ import { learnDockerFacts } from '../core/facts.js';
 import { restoreInputs, type Ownership, type TableWrite } from '../core/restore-input.js';
 import type { OwnerProfile } from '../core/owners/index.js';
 import { SystemError, UserError } from '../errors.js';
-import { restore, type Backend, type RestoreOptions } from '../io/iptables.js';
+import { restore, saveDiffers, type Backend, type RestoreOptions } from '../io/iptables.js';
 import { readLive } from '../io/live.js';
 import { acquireLock, type Lock } from '../io/lock.js';
 import {
@@ -140,7 +140,7 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
     }
     interrupted.check();
     await fault('before-verify');
-    for (const w of works) attempts = Math.max(attempts, await verify(w, o.maxAttempts ?? 8, interrupted.check));
+    for (const w of works) attempts = Math.max(attempts, await verify(w, o.maxAttempts ?? 8, interrupted.check, w.target));
     const extra = (await o.onApplied?.(id)) ?? {};
     const summary = works.map((w) => summarize(w)).join('; ');
     appendJournal(o.stateDir, { ...entry(now, 'applied', works, id, summary), ...extra });
@@ -251,9 +251,13 @@ async function validate(w: Work): Promise<void> {
  * changed its rules meanwhile (a container started), write the difference again. Returns
  * the number of rounds it took.
  */
-async function verify(w: Work, maxAttempts: number, check: () => void): Promise<number> {
+async function verify(w: Work, maxAttempts: number, check: () => void, written?: Ruleset): Promise<number> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     check();
+    // Usually the kernel now prints exactly what was written: a comparison of text as it
+    // streams settles it, without a parse or a third ruleset in memory. Any difference
+    // (Docker moved meanwhile) takes the full way below.
+    if (attempt === 1 && written && (await saveDiffers({ family: w.input.family, backend: w.backend, netns: w.input.netns }, written)) === undefined) return 1;
     const live = await readLive({ family: w.input.family, backend: w.backend, netns: w.input.netns });
     const facts = learnDockerFacts({ live: [live.ruleset], files: [w.user.ruleset] });
     const liveCls = classify(live.ruleset, w.profiles, facts);

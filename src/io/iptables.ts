@@ -1,6 +1,7 @@
 // The iptables tools: which binary for a family and backend, and save / restore / test.
 import type { Family, Ruleset } from '../core/model.js';
 import { createParser } from '../core/parse.js';
+import { matchSave } from '../core/save-match.js';
 import { SystemError } from '../errors.js';
 import { closeSync, readFileSync, rmSync } from 'node:fs';
 import tmp from 'tmp';
@@ -73,16 +74,13 @@ export async function save(opts: ToolOptions & { counters?: boolean; table?: str
 }
 
 /**
- * iptables-save, parsed while it runs: its output goes to a temporary file (the tool never
- * waits for us) that is read behind it and parsed whenever we are idle, so that little is
- * left to parse when it exits. The text is returned too, without comment lines.
+ * iptables-save, its output handed to `onBlock` in whole lines while it runs: the output goes
+ * to a temporary file (the tool never waits for us) that is read behind it, so that little is
+ * left to do when it exits. Returns what followed the last newline ('' from any iptables-save).
  */
-export async function saveParsed(opts: ToolOptions & { name: string; counters?: boolean }): Promise<{ parts: () => string[]; ruleset: Ruleset }> {
+async function saveInBlocks(opts: ToolOptions & { counters?: boolean }, onBlock: (block: string) => void): Promise<string> {
   const tool = toolName(opts.family, opts.backend, 'save');
   const file = tmp.fileSync({ prefix: 'isr-save-', mode: 0o600 });
-  const parser = createParser({ file: opts.name, family: opts.family, trusted: true });
-  // Whole lines go to the parser; the same strings, kept, are the text (one copy in memory).
-  const blocks: string[] = [];
   let rest = '';
   try {
     closeSync(file.fd);
@@ -94,14 +92,25 @@ export async function saveParsed(opts: ToolOptions & { name: string; counters?: 
       }
       const block = rest + chunk.slice(0, cut + 1);
       rest = chunk.slice(cut + 1);
-      blocks.push(block);
-      parser.push(block);
+      onBlock(block);
     };
     const res = await run(tool, opts.counters ? ['--counters'] : [], { ...opts, stdoutFile: file.name, onStdout });
     if (res.exitCode !== 0) throw new SystemError(`${tool} failed (exit ${res.exitCode})${where(opts)}`, res.stderr.trim());
   } finally {
     rmSync(file.name, { force: true });
   }
+  return rest;
+}
+
+/** iptables-save, parsed while it runs. The text is returned too, without comment lines. */
+export async function saveParsed(opts: ToolOptions & { name: string; counters?: boolean }): Promise<{ parts: () => string[]; ruleset: Ruleset }> {
+  const parser = createParser({ file: opts.name, family: opts.family, trusted: true });
+  // Whole lines go to the parser; the same strings, kept, are the text (one copy in memory).
+  const blocks: string[] = [];
+  const rest = await saveInBlocks(opts, (block) => {
+    blocks.push(block);
+    parser.push(block);
+  });
   parser.push(rest);
   // The text only when asked for (a snapshot), in pieces of whole lines: plan never needs it.
   const parts = () => (rest === '' ? blocks.map(stripComments) : [stripComments(blocks.join('') + rest)]);
@@ -109,6 +118,16 @@ export async function saveParsed(opts: ToolOptions & { name: string; counters?: 
   const small = blocks.reduce((n, c) => n + c.length, 0) + rest.length < 65536;
   if (small && parts().join('').trim() === '') return { parts, ruleset: { family: opts.family, tables: new Map() } };
   return { parts, ruleset: parser.end().ruleset };
+}
+
+/**
+ * Does iptables-save print exactly `target` (core/save-match.ts)? undefined when it does,
+ * else the first difference. Compared as it streams: no ruleset is built.
+ */
+export async function saveDiffers(opts: ToolOptions, target: Ruleset): Promise<string | undefined> {
+  const matcher = matchSave(target);
+  matcher.push(await saveInBlocks(opts, (block) => matcher.push(block)));
+  return matcher.end();
 }
 
 export interface RestoreOptions extends ToolOptions {
