@@ -1,8 +1,9 @@
-// The single-file bundle (scripts/build-bundle): built into a directory with no node_modules
-// above it, it must behave exactly as the unbundled bin/ does, under both program names.
+// The bundle (scripts/build-bundle): the program in one file and its launcher beside it.
+// Built into a directory with no node_modules above it, it must behave exactly as the
+// unbundled bin/ does, under both program names.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { repoRoot, fixture } from '../helpers/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'isr-bundle-'));
 const bundle = join(dir, 'iptables-safe-restore.mjs');
+const program = join(dir, 'iptables-safe-restore.main.mjs');
 const as4 = join(dir, 'iptables-safe-restore');
 const as6 = join(dir, 'ip6tables-safe-restore');
 const bin4 = join(repoRoot, 'bin', 'iptables-safe-restore');
@@ -29,19 +31,30 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('the bundle is one executable file that imports nothing but node built-ins, lazily', () => {
-  assert.ok(statSync(bundle).mode & 0o100, 'executable');
-  const text = readFileSync(bundle, 'utf8');
-  assert.ok(text.startsWith('#!/usr/bin/env node\n'), 'shebang');
+const importsOf = (text: string) => [...new Set([...text.matchAll(/\bimport\s*(?:[\w*{(][^;]*?from\s*)?\(?["']([^"']+)["']/g)].map((m) => m[1]))];
+
+test('an executable launcher and one program file that imports nothing but node built-ins, lazily', () => {
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort(), ['iptables-safe-restore.main.mjs', 'iptables-safe-restore.mjs']);
+  assert.ok(statSync(bundle).mode & 0o100, 'the launcher is executable');
+  assert.equal(statSync(program).mode & 0o111, 0, 'the program is not run on its own');
+  const launcher = readFileSync(bundle, 'utf8');
+  // the same node options as bin/ (a small young generation: peak memory)
+  const shebang = readFileSync(join(repoRoot, 'bin', 'iptables-safe-restore'), 'utf8').split('\n')[0];
+  assert.equal(shebang, '#!/usr/bin/env -S node --max-semi-space-size=1');
+  assert.ok(launcher.startsWith(`${shebang}\n`), 'shebang');
+  assert.ok(launcher.length < 4096, 'the launcher is small: --version compiles only it');
+  assert.deepEqual(importsOf(launcher), ['./iptables-safe-restore.main.mjs']);
   // Static ESM imports are evaluated before the first line runs: only node:module (for
   // createRequire) may be one; every other built-in is require()d when first used.
-  const imports = [...text.matchAll(/\bimport\s*(?:[\w*{][^;]*?from\s*)?["']([^"']+)["']/g)].map((m) => m[1]);
-  assert.deepEqual([...new Set(imports)], ['node:module']);
+  assert.deepEqual(importsOf(readFileSync(program, 'utf8')), ['node:module']);
 });
 
 test('--version and -V: the package version', () => {
   assert.equal(run(as4, ['--version']).stdout, `${version}\n`);
   assert.equal(run(as6, ['-V']).stdout, `${version}\n`);
+  // run as /usr/sbin runs it: through its own first line (env -S, the node options)
+  const direct = spawnSync(as4, ['--version'], { encoding: 'utf8' });
+  assert.equal(direct.stdout, `${version}\n`, direct.stderr);
 });
 
 test('--help (the twin\'s) and a command\'s --help are the same as the unbundled tool', () => {

@@ -42,6 +42,7 @@ function build(t: TestContext, script: 'build-deb' | 'build-rpm', tool: string):
 
 const common = [
   '/usr/lib/iptables-safe-restore/iptables-safe-restore.mjs',
+  '/usr/lib/iptables-safe-restore/iptables-safe-restore.main.mjs',
   '/usr/sbin/iptables-safe-restore',
   '/usr/sbin/ip6tables-safe-restore',
   '/usr/share/man/man8/iptables-safe-restore.8.gz',
