@@ -58,6 +58,7 @@ export function printReport(result, print = console.log) {
   const m = result.machine;
   print(`machine: ${m.cores} x ${m.cpu}, ${m.memoryGiB} GiB, kernel ${m.kernel}, node ${m.node}, ${m.iptables ?? 'no iptables'}`);
   print(`load average (1, 5, 15 min): ${result.load.start.join(' ')} at start, ${result.load.end.join(' ')} at end`);
+  if (result.program) print(`program: ${result.program.kind === 'bundle' ? 'the bundle the packages install' : 'bin/ (unbundled)'}, run through its first line: ${result.program.firstLine}`);
   print(`private /run: ${result.privateRun.yes ? 'yes (unshare -m, tmpfs on /run: /run/xtables.lock and /run/netns are ours alone)' : `NO (${result.privateRun.why})`}`);
   print(`peak memory: ${result.memoryMethod}`);
   print('');

@@ -20,7 +20,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateRuleset, median, withChurn } from './generate.mjs';
 
-const BIN = new URL('../../bin/iptables-safe-restore', import.meta.url).pathname;
 const TIME = '/usr/bin/time';
 
 export const TOOL_MEASURES = ['save', 'plan', 'planCold', 'restoreEmpty', 'restore', 'apply1', 'apply50'];
@@ -55,7 +54,8 @@ export function requireGnuTime() {
   if (!existsSync(TIME)) throw new Error(`bench: ${TIME} not found: install GNU time (Debian: apt-get install time)`);
 }
 
-export function benchTool({ sizes, repeat, backends, log }) {
+/** `program`: the file measured, run as an operator runs it (its own first line: env -S node ...). */
+export function benchTool({ sizes, repeat, backends, log, program }) {
   requireGnuTime();
   const rows = [];
   const dir = mkdtempSync(join(tmpdir(), 'isr-bench-'));
@@ -74,7 +74,7 @@ export function benchTool({ sizes, repeat, backends, log }) {
         sh(['ip', 'netns', 'add', ns]);
         made.push(ns);
         const inNs = (name, argv) => ['nsenter', `--net=/run/netns/${name}`, '--', ...argv];
-        const tool = (cmd, f, stateDir = state, extra = []) => ['node', BIN, cmd, files[f], '--netns', ns, '--backend', backend,
+        const tool = (cmd, f, stateDir = state, extra = []) => [program, cmd, files[f], '--netns', ns, '--backend', backend,
           '--state-dir', stateDir, '--docker-socket', '/nonexistent/docker.sock', '-q', ...extra];
         const txArgs = ['--lock-file', join(dir, 'lock'), '--keep', '2'];
         sh(inNs(ns, [`iptables-${backend}-restore`, '-w']), texts.L);
@@ -133,7 +133,7 @@ export function benchTool({ sizes, repeat, backends, log }) {
 }
 
 /** `--version` against `node -e 0`, alternating (no root needed). */
-export function benchStartup({ repeat }) {
+export function benchStartup({ repeat, program }) {
   const runs = { version: [], node: [] };
   const wall = (argv) => {
     const t0 = performance.now();
@@ -142,7 +142,7 @@ export function benchStartup({ repeat }) {
     return (performance.now() - t0) / 1000;
   };
   for (let i = 0; i < repeat; i++) {
-    const a = () => runs.version.push(wall(['node', BIN, '--version']));
+    const a = () => runs.version.push(wall([program, '--version']));
     const b = () => runs.node.push(wall(['node', '-e', '0']));
     (i % 2 ? [b, a] : [a, b]).forEach((f) => f());
   }
