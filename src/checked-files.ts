@@ -9,8 +9,12 @@
 // the same ruleset, its digest is remembered in the state directory (root only, 0700) and
 // later runs parse it the quick way. Any other text, a --noflush replay (its checks depend on
 // the live ruleset), a run without root or without a state directory: the full way, always.
+// The digest covers the program too (version, and size and time of the files holding the
+// checks): a program that checks differently, even unreleased, remembers afresh.
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Chain, Rule, Ruleset } from './core/model.js';
 import { parseRuleset, type ParseOptions, type ParseResult } from './core/parse.js';
 import { readStateFile, writeStateFile } from './io/state.js';
@@ -49,9 +53,26 @@ export function parseCheckedFile(text: string, opts: CheckedParseOptions): Check
   return { ...full, quick: false };
 }
 
-/** The text's digest and what the checks depend on besides it: this program's version, the family, an empty input's meaning. */
+/** The text's digest and what the checks depend on besides it: the program, the family, an empty input's meaning. */
 function digest(textDigest: string, opts: ParseOptions): string {
-  return createHash('sha256').update(`checked v1\n${VERSION}\n${opts.family}\n${Boolean(opts.allowEmpty)}\n${textDigest}\n`).digest('hex');
+  return createHash('sha256').update(`checked v1\n${VERSION}\n${programStamp()}\n${opts.family}\n${Boolean(opts.allowEmpty)}\n${textDigest}\n`).digest('hex');
+}
+
+/**
+ * Size and modification time of the files that hold the checks: this module's file (in the
+ * bundle, the whole program) and, unbundled, the parser's modules beside it.
+ */
+function programStamp(): string {
+  const self = fileURLToPath(import.meta.url);
+  const files = [self, ...['parse', 'validate', 'command', 'tokenize', 'targets'].map((m) => join(dirname(self), 'core', `${m}.js`))];
+  return files.map((f) => {
+    try {
+      const st = statSync(f);
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return '-';
+    }
+  }).join(' ');
 }
 
 function readKnown(dir: string): string[] {

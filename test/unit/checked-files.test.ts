@@ -3,7 +3,8 @@
 // ruleset as the full parse gives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -78,5 +79,22 @@ test('never quick without a state directory or for a --noflush replay; at most 3
     assert.equal(kept.length, 32);
     assert.equal(parseIn(dir, `${RHEL}# 39\n`).quick, true, 'the newest is kept');
     assert.equal(parseIn(dir, RHEL).quick, false, 'the oldest was dropped');
+  });
+});
+
+test('a program that checks differently (the parser rebuilt, even at the same version) checks afresh', (t) => {
+  if (!requireRoot(t)) return;
+  const validate = fileURLToPath(new URL('../../src/core/validate.js', import.meta.url));
+  const was = statSync(validate);
+  withStateDir((dir) => {
+    parseIn(dir, RHEL);
+    assert.equal(parseIn(dir, RHEL).quick, true);
+    try {
+      utimesSync(validate, was.atime, new Date(was.mtimeMs + 1000));
+      assert.equal(parseIn(dir, RHEL).quick, false);
+      assert.equal(parseIn(dir, RHEL).quick, true, 'remembered afresh for this program');
+    } finally {
+      utimesSync(validate, was.atime, was.mtime);
+    }
   });
 });
