@@ -17,10 +17,13 @@ import { createHash } from 'node:crypto';
 import { SystemError } from './errors.js';
 import { canonicalizeInKernel } from './io/canonicalize.js';
 import { toolVersion, type Backend } from './io/iptables.js';
-import { readStateFile, writeStateFile } from './io/state.js';
+import { pruneStateFiles, readStateFile, writeStateFile } from './io/state.js';
 import { join } from 'node:path';
 
 export type CanonicalMode = 'auto' | 'kernel' | 'lexical';
+
+/** Canonical forms kept in the cache (each file's text seen last; older ones are made again if needed). */
+const CACHE_KEEP = 32;
 
 export interface CanonicalResult {
   ruleset: Ruleset;
@@ -116,6 +119,7 @@ async function kernel(stripped: Ruleset, backend: Backend, opts: CanonicalOption
     if (dir) {
       try {
         writeStateFile(dir, `canonical-${key}.rules`, out);
+        pruneStateFiles(dir, 'canonical-', CACHE_KEEP);
       } catch {
         // a cache we cannot write only costs time
       }

@@ -2,7 +2,7 @@
 // snapshots and the journal later. The directory is 0700 and every file 0600; writes are
 // atomic (files.ts), so a reader never sees half a file and a symlink planted at the target
 // is replaced, never followed. Reads refuse symlinks.
-import { constants, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, chmodSync } from 'node:fs';
+import { constants, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { writePrivateFile } from './files.js';
@@ -44,4 +44,21 @@ export function readStateFile(dir: string, name: string): string | undefined {
 export function writeStateFile(dir: string, name: string, content: string | readonly string[]): void {
   ensureDir(dir);
   writePrivateFile(join(dir, name), content);
+}
+
+/**
+ * Keep the `keep` newest files of `dir` whose names start with `prefix` (by modification
+ * time; a cache hit does not refresh it, so the oldest written go first). Never follows
+ * a symlink: it is removed like a file.
+ */
+export function pruneStateFiles(dir: string, prefix: string, keep: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(prefix));
+  } catch {
+    return;
+  }
+  if (names.length <= keep) return;
+  const aged = names.map((n) => ({ n, t: lstatSync(join(dir, n)).mtimeMs })).sort((a, b) => b.t - a.t || (a.n < b.n ? 1 : -1));
+  for (const { n } of aged.slice(keep)) rmSync(join(dir, n), { force: true });
 }
