@@ -12,7 +12,7 @@
 //   - the same chains, in any order (the backends print user chains in different orders);
 //   - a built-in chain's policy, when the target sets one (`-` leaves the live policy);
 //   - each chain's rules, in order, text for text. Chain and rule counters are not compared.
-import type { Chain, Ruleset, Table } from './model.js';
+import { isTableName, type Chain, type Ruleset, type Table } from './model.js';
 
 export interface SaveMatcher {
   /** The next piece of the output: whole lines, or any cut (a partial line waits for the rest). */
@@ -40,7 +40,7 @@ export function matchSave(target: Ruleset): SaveMatcher {
     if (!table) {
       if (!l.startsWith('*')) return `unexpected line outside a table: ${l}`;
       const name = l.slice(1);
-      table = target.tables.get(name as never);
+      table = isTableName(name) ? target.tables.get(name) : undefined;
       if (!table) {
         skipping = true;
         return undefined;

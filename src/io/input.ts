@@ -10,7 +10,7 @@
 //     only the owner (root) can replace or remove the file.
 // As a non-root user the check is skipped: such a run cannot change the firewall, and the files
 // it previews (--live-from, a copy of another host's ruleset) are naturally the user's own.
-import { fstatSync, openSync, readFileSync, readSync, closeSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { fstatSync, openSync, readFileSync, closeSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
@@ -109,14 +109,11 @@ function unsafeFile(path: string, st: Stats): string | undefined {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The file as a string, read without an intermediate buffer of its size (10 MB at 100k
- * rules). Malformed UTF-8 reads as U+FFFD; only then is the file decoded again, strictly, to
- * say where (or to find that the character was really there).
- */
-/**
- * The bytes are hashed as they are, before decoding: hashing the 10 MB string of a 100k-rule
- * file would encode it back into a temporary buffer, which glibc then keeps (measured: +14 MB
- * of peak memory).
+ * The file as a string, and the digest of its bytes. The bytes are read once and hashed as
+ * they are: hashing the string of a 100k-rule file (10 MB) again for the journal, the plan and
+ * checked-files.ts encoded it back into a temporary buffer each time, which glibc then kept
+ * (measured: +14 MiB of peak memory). Malformed UTF-8 reads as U+FFFD; only then are the bytes
+ * decoded again, strictly, to say where (or to find that the character was really there).
  */
 function readText(fd: number, name: string): { text: string; digest: string } {
   const bytes = readFileSync(fd);
