@@ -71,7 +71,10 @@ const execaRunner: Runner = async (file, args, opts) => {
 function followFile(path: string, onChunk: (chunk: string) => void): { finish: () => Promise<void> } {
   const fd = openSync(path, 'r');
   const decoder = new StringDecoder('utf8');
-  const buf = Buffer.allocUnsafe(1 << 20);
+  // 64 KB at a time: a string of more than ~128 KB goes to V8's large-object space, which only
+  // a full collection empties, so 1 MB reads left the pieces already used up (apply's
+  // verification) in memory to the end (measured at 100k rules: peak -10 MiB, same speed).
+  const buf = Buffer.allocUnsafe(1 << 16);
   let done = false;
   let timer: NodeJS.Timeout | undefined;
   let reading: Promise<void> = Promise.resolve();
