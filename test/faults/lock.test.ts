@@ -166,7 +166,7 @@ test('[nft] the lock held by a process that is not the one its file names: "held
 
 // Item 8: the legacy xtables lock (here at XTABLES_LOCKFILE, so the host's own is not touched)
 // held by another process for as long as the test wants; nft does not use it.
-test('[legacy] -w 2 bounds every wait for the xtables lock (canonicalization in a throwaway namespace, --test)', async (t) => {
+test('[legacy] -w 2 bounds every wait for the xtables lock (canonicalization in a throwaway namespace for apply, plan and the twin; --test)', async (t) => {
   if (!requireRoot(t)) return;
   const e = await setup('legacy', t, PURPOSE);
   // the second file's canonical form cached (plan): its apply goes straight to iptables-restore --test
@@ -180,8 +180,9 @@ test('[legacy] -w 2 bounds every wait for the xtables lock (canonicalization in 
   });
   await waitFor('the xtables lock is held', () => lockHeld(xt));
   const before = await e.state();
-  const bounded = (args: string[]) => execa(process.execPath, [BIN4, ...args, ...opts(e)], { reject: false, timeout: 40_000, env: { XTABLES_LOCKFILE: xt } });
-  for (const args of [['apply', e.files.v4, '-w', '2'], [e.files.v4, '-t', '-w', '2'], [e.files.v4, '-w', '2'], ['apply', e.files.v4b, '-w', '2']]) {
+  // (plan takes no --lock-file)
+  const bounded = (args: string[]) => execa(process.execPath, [BIN4, ...args, ...opts(e).slice(0, args[0] === 'plan' ? -2 : undefined)], { reject: false, timeout: 40_000, env: { XTABLES_LOCKFILE: xt } });
+  for (const args of [['apply', e.files.v4, '-w', '2'], ['plan', e.files.v4, '-w', '2'], [e.files.v4, '-t', '-w', '2'], [e.files.v4, '-w', '2'], ['apply', e.files.v4b, '-w', '2']]) {
     const r = await bounded(args);
     assert.notEqual(r.timedOut, true, `${args.join(' ')}: still waiting for the xtables lock after 40 s`);
     assert.equal(r.exitCode, 1, `${args.join(' ')}: ${r.stderr}`);
