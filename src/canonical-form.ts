@@ -42,6 +42,9 @@ export interface CanonicalOptions {
   family: Family;
   backend?: Backend;
   stateDir?: string;
+  /** The user's -w / -W: how long loading into the throwaway namespace waits for the xtables lock. */
+  wait?: number;
+  waitInterval?: number;
 }
 
 export async function canonicalUserPart(stripped: Ruleset, opts: CanonicalOptions): Promise<CanonicalResult> {
@@ -114,7 +117,7 @@ async function kernel(stripped: Ruleset, backend: Backend, opts: CanonicalOption
   let out = dir ? readCached(dir, key) : undefined;
   const cached = out !== undefined;
   if (out === undefined) {
-    const printed = await canonicalizeInKernel(input, backend);
+    const printed = await canonicalizeInKernel(input, backend, { wait: opts.wait, waitInterval: opts.waitInterval });
     out = printed === writeRuleset(input) ? IDENTICAL : printed;
     if (dir) {
       try {

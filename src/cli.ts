@@ -79,7 +79,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
       async (a) => {
         const { planCommand } = await import('./commands/plan.js');
         code = await planCommand(
-          { ...(await pipelineArgs(given(a), familyOf(a))), json: a.json, out: a.out, context: a.context, explain: a.explain, color: a.color, canonical: a.canonical, stateDir: a.stateDir },
+          { ...(await pipelineArgs(given(a), familyOf(a))), json: a.json, out: a.out, context: a.context, explain: a.explain, color: a.color, canonical: a.canonical, stateDir: a.stateDir, wait: a.wait },
           out(a),
         );
       },

@@ -128,7 +128,7 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
     const backend = backendGiven ?? live.backend ?? backendHere;
     canonical = guess?.canonical && sameStrip(guess.stripped, stripped)
       ? guess.canonical
-      : await canonicalUserPart(stripped.ruleset, { mode: opts.canonical, family: opts.family, backend, stateDir: opts.stateDir });
+      : await canonicalUserPart(stripped.ruleset, { mode: opts.canonical, family: opts.family, backend, stateDir: opts.stateDir, wait: opts.wait, waitInterval: opts.waitInterval });
     stripped.ruleset = canonical.ruleset;
   }
   const merged = merge(stripped, live.ruleset, liveClass, facts);

@@ -15,7 +15,7 @@ import type { Family } from '../core/model.js';
 import type { Config } from '../core/config.js';
 import { PendingConfirmationError, UserError } from '../errors.js';
 import { EXIT, exitCodeFor, type ExitCode } from '../exit-codes.js';
-import { LockedError } from '../io/lock.js';
+import { LockedError, withLock } from '../io/lock.js';
 import { runTransaction } from '../apply/transaction.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { Output } from '../ui/output.js';
@@ -41,13 +41,18 @@ export async function reconcileCommand(o: ReconcileOptions, out: Output): Promis
   const say = (l: string) => out.warn(l);
   let outcome;
   try {
-    // a change awaiting confirmation is the operator's to keep or lose: never "repair" it (exit 8)
-    const pending = await pendingGuard({ stateDir: o.stateDir, lockWait: o.lockWait, say }, { what: 'reconcile' }, out);
-    if (pending.failed !== undefined) return pending.failed;
-    outcome = await runTransaction({
-      inputs: [{ ...o, file, canonical: 'auto', allowEmpty: true }], stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep,
-      reason: `reconcile ${file}`, quietWhenNothingToDo: true, say, guard: pending.guard,
+    // holding the lock from the first look at the state to the end of the transaction
+    const r = await withLock(o.lockFile, o.lockWait, async () => {
+      // a change awaiting confirmation is the operator's to keep or lose: never "repair" it (exit 8)
+      const pending = await pendingGuard({ stateDir: o.stateDir, lockWait: o.lockWait, say }, { what: 'reconcile' }, out);
+      if (pending.failed !== undefined) return pending.failed;
+      return runTransaction({
+        inputs: [{ ...o, file, canonical: 'auto', allowEmpty: true }], stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep,
+        reason: `reconcile ${file}`, quietWhenNothingToDo: true, say, guard: pending.guard,
+      });
     });
+    if (typeof r === 'number') return r;
+    outcome = r;
   } catch (e) {
     if (e instanceof PendingConfirmationError) {
       out.verbose(`${e.message}: not reconciled while a change awaits confirmation`);

@@ -2,11 +2,14 @@
 // (SIGKILL, power loss), restore the snapshot it took; then, if a change awaiting
 // confirmation has lost its watchdog (the host restarted, or it was killed), roll that change
 // back too, whatever its deadline. For boot and timers: nothing to do → says so, exits 0.
+// What it finds is acted on only as read holding the tool's lock: a mark seen before the lock
+// may belong to an apply still running, and restoring its snapshot would undo a finished apply.
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { appendJournal, clearInProgress, readInProgress, type JournalEntry } from '../io/journal.js';
 import { runTransaction } from '../apply/transaction.js';
 import { describe, rollbackOrphan } from '../apply/confirm.js';
-import { readPending } from '../io/pending.js';
+import { readPending, watched } from '../io/pending.js';
+import { withLock } from '../io/lock.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { Output } from '../ui/output.js';
 import { report } from './apply.js';
@@ -21,6 +24,13 @@ export interface RecoverOptions extends Omit<PipelineOptions, 'family'> {
 }
 
 export async function recoverCommand(o: RecoverOptions, out: Output): Promise<ExitCode> {
+  // nothing there now: nothing to recover, said without the lock (at boot while a run holds it)
+  const p = readPending(o.stateDir);
+  if (!readInProgress(o.stateDir) && (!p || watched(p))) return recoverFrom(o, out);
+  return withLock(o.lockFile, o.lockWait, () => recoverFrom(o, out));
+}
+
+async function recoverFrom(o: RecoverOptions, out: Output): Promise<ExitCode> {
   const unfinished = readInProgress(o.stateDir);
   if (unfinished) {
     const code = await recoverUnfinished(unfinished, o, out);

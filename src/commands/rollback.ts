@@ -20,8 +20,12 @@ export interface RollbackOptions extends Omit<PipelineOptions, 'family'> {
 }
 
 export async function rollbackCommand(o: RollbackOptions, out: Output): Promise<ExitCode> {
-  const { id, inputs } = snapshotInputs(o.stateDir, o.snapshot, o, o.only);
-  out.note(`rolling back to snapshot ${id}`);
-  const tx = { stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep, reason: `rollback to ${id}`, say: (l: string) => out.warn(l) };
-  return transact(o, tx, () => inputs, 'rollback', out);
+  const tx = { stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep, reason: 'rollback', say: (l: string) => out.warn(l) };
+  // under the lock: "the newest snapshot" is the newest once no other run can be taking one
+  return transact(o, tx, () => {
+    const { id, inputs } = snapshotInputs(o.stateDir, o.snapshot, o, o.only);
+    out.note(`rolling back to snapshot ${id}`);
+    tx.reason = `rollback to ${id}`;
+    return inputs;
+  }, 'rollback', out);
 }

@@ -11,6 +11,7 @@ import { writeRuleset } from '../core/write.js';
 import { UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { readLive } from '../io/live.js';
+import { withLock } from '../io/lock.js';
 import { runTransaction } from '../apply/transaction.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { Output } from '../ui/output.js';
@@ -27,6 +28,11 @@ export interface StopOptions extends Omit<PipelineOptions, 'file'> {
 
 export async function stopCommand(o: StopOptions, out: Output): Promise<ExitCode> {
   if (o.table !== undefined && !isTableName(o.table)) throw new UsageError(`-t: unknown table '${o.table}' (raw, mangle, filter, nat or security)`);
+  // which tables to open is decided from the live ruleset: read it holding the lock
+  return withLock(o.lockFile, o.lockWait, () => stopLocked(o, out));
+}
+
+async function stopLocked(o: StopOptions, out: Output): Promise<ExitCode> {
   const live = await readLive({ family: o.family, backend: o.backend, netns: o.netns });
   const tables = [...live.ruleset.tables.keys()].filter((t) => o.table === undefined || t === o.table);
   if (tables.length === 0) {

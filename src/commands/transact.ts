@@ -1,4 +1,4 @@
-// A transaction as the commands that change the kernel run it (apply, rollback; the twin,
+// A transaction as the commands that change the kernel run it (apply, rollback, the twin;
 // stop and reconcile through pendingGuard), with the rules of apply --confirm around it:
 //
 //   a pending change whose watchdog is gone ──▶ rolled back first (and reported)
@@ -11,6 +11,7 @@ import type { Family } from '../core/model.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { armOnApplied, confirmWindow, refuseWhilePending, rollbackOrphan } from '../apply/confirm.js';
 import { runTransaction, type FamilyInput, type TransactionOptions } from '../apply/transaction.js';
+import { withLock } from '../io/lock.js';
 import type { PendingConfirmation } from '../io/pending.js';
 import type { Output } from '../ui/output.js';
 import { report } from './apply.js';
@@ -33,27 +34,32 @@ type Tx = Omit<TransactionOptions, 'inputs' | 'guard' | 'onApplied' | 'settle'>;
 
 export async function transact(flags: ConfirmFlags, tx: Tx, inputs: () => Promise<FamilyInput[]> | FamilyInput[], what: string, out: Output): Promise<ExitCode> {
   const ms = flags.confirm === undefined ? undefined : confirmWindow(flags.confirm);
-  const orphan = await rollbackOrphan(tx.stateDir, { lockWait: tx.lockWait, say: tx.say });
-  if (orphan) {
-    const code = report(orphan, out);
-    if (code !== EXIT.OK && code !== EXIT.NOTHING_TO_DO) return code;
-  }
-  const ins = await inputs();
-  const families: Family[] = ins.map((i) => i.family);
   let armed: PendingConfirmation | undefined;
-  // paths absolute: the watchdog runs from /
-  const abs = (p?: string) => (p === undefined ? undefined : resolve(p));
-  const rollback = { netns: abs(flags.netns), dockerSocket: abs(flags.dockerSocket), preserve: flags.preserve, wait: flags.wait, lockFile: resolve(tx.lockFile), keep: tx.keep };
-  const onApplied = ms === undefined ? undefined : armOnApplied({ ms, stateDir: tx.stateDir, families, rollback }, (p) => (armed = p));
-  const outcome = await runTransaction({ ...tx, inputs: ins, guard: refuseWhilePending(tx.stateDir, { force: flags.force, by: `${what} --force`, say: tx.say }), onApplied });
-  const code = report(outcome, out);
-  if (ms !== undefined && outcome.result === 'nothing-to-do') out.warn('nothing changed: nothing to confirm');
+  // Everything decided from state (an orphan, the inputs: a snapshot, a saved plan's live
+  // digest) is read holding the lock, the transaction included; the prompt is not.
+  const code = await withLock(tx.lockFile, tx.lockWait, async () => {
+    const orphan = await rollbackOrphan(tx.stateDir, { lockWait: tx.lockWait, say: tx.say });
+    if (orphan) {
+      const code = report(orphan, out);
+      if (code !== EXIT.OK && code !== EXIT.NOTHING_TO_DO) return code;
+    }
+    const ins = await inputs();
+    const families: Family[] = ins.map((i) => i.family);
+    // paths absolute: the watchdog runs from /
+    const abs = (p?: string) => (p === undefined ? undefined : resolve(p));
+    const rollback = { netns: abs(flags.netns), dockerSocket: abs(flags.dockerSocket), preserve: flags.preserve, wait: flags.wait, lockFile: resolve(tx.lockFile), keep: tx.keep };
+    const onApplied = ms === undefined ? undefined : armOnApplied({ ms, stateDir: tx.stateDir, families, rollback }, (p) => (armed = p));
+    const outcome = await runTransaction({ ...tx, inputs: ins, guard: refuseWhilePending(tx.stateDir, { force: flags.force, by: `${what} --force`, say: tx.say }), onApplied });
+    const code = report(outcome, out);
+    if (ms !== undefined && outcome.result === 'nothing-to-do') out.warn('nothing changed: nothing to confirm');
+    return code;
+  });
   return armed && code === EXIT.OK ? afterArmed(armed, { stateDir: tx.stateDir, lockWait: tx.lockWait, files: flags.files }, out) : code;
 }
 
 /**
- * For the commands that change the kernel without arming a confirmation (the twin, stop,
- * reconcile): a pending change whose watchdog is gone is rolled back first (reported); the
+ * For the commands that change the kernel without arming a confirmation (stop, reconcile; they
+ * call it holding the lock): a pending change whose watchdog is gone is rolled back first (reported); the
  * returned guard, run under the lock, refuses while a watched change is pending (exit 8; the
  * twin answers 1), or with --force confirms it first.
  */

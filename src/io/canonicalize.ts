@@ -43,12 +43,13 @@ export function ipsetsUsed(rs: Ruleset): IpsetRef[] {
 const SET_TYPES = ['hash:net', 'hash:net,port', 'hash:ip,port,ip'];
 
 /** Load the ruleset into a fresh namespace and return what iptables-save prints for it. */
-export async function canonicalizeInKernel(rs: Ruleset, backend: Backend, opts: { counters?: boolean } = {}): Promise<string> {
+export async function canonicalizeInKernel(rs: Ruleset, backend: Backend, opts: { counters?: boolean; wait?: number; waitInterval?: number } = {}): Promise<string> {
   const { text: input, rules } = writeRulesetWithSources(rs);
   return withNetns('canon', async (ns) => {
     await createSets(ipsetsUsed(rs), rs.family, ns.path);
     try {
-      await restore(input, { family: rs.family, backend, netns: ns.path, counters: opts.counters });
+      // the user's -w/-W: the xtables lock (legacy) is the host's, not the namespace's
+      await restore(input, { family: rs.family, backend, netns: ns.path, counters: opts.counters, wait: opts.wait, waitInterval: opts.waitInterval });
     } catch (e) {
       throw refused(e, rules);
     }
@@ -64,6 +65,9 @@ export class KernelRefusedError extends UserError {}
 
 function refused(e: unknown, rules: Array<Rule | undefined>): unknown {
   if (!(e instanceof SystemError)) return e;
+  // not the rules: another program holds the (legacy) xtables lock longer than -w allows
+  const busy = (e.detail ?? '').split('\n').find((l) => /holding the xtables lock/.test(l));
+  if (busy) return new SystemError(`cannot load the ruleset into a throwaway network namespace: ${busy.trim()} (-w)`);
   const m = /Error occurred at line: (\d+)/.exec(e.detail ?? '');
   const rule = m ? rules[Number(m[1]) - 1] : undefined;
   const why = (e.detail ?? '').split('\n').find((l) => l.trim() && !/^Error occurred|^Try `/.test(l))?.replace(/^[\w.-]+ v[\d.]+ \([\w_]+\): /, '') ?? e.message;

@@ -1,7 +1,7 @@
 // The one place that runs processes. Everything that execs goes through `run`, always with an
 // argument array (never a shell string). Tests replace the runner with a fake that records
-// calls or fails on purpose (`setRunner`). Two long-lived kinds: a holder (the lock's flock,
-// dies with us) and a detached child (the confirmation watchdog, outlives us).
+// calls or fails on purpose (`setRunner`). Besides: flock(1) on our lock's descriptor
+// (lockDescriptor), and a detached child (the confirmation watchdog, outlives us).
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, read } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
@@ -126,39 +126,21 @@ export function setRunner(r: Runner): Runner {
 /** The real runner, for fakes that delegate some calls. */
 export const realRunner: Runner = execaRunner;
 
-export interface Holder {
-  /** Resolves once the child echoed our probe line back; rejects if it exits first. */
-  ready: Promise<void>;
-  /** Close the child's stdin so it exits. */
-  release(): Promise<void>;
-}
-
 /**
- * A long-lived child that holds something for us (the flock of lock.ts) until its stdin
- * closes — which also happens when this process dies, however it dies. The child must echo
- * its stdin (cat): the probe line coming back says it is running, i.e. holds what it holds.
+ * `flock ARGS 3` on our open descriptor `fd` (io/lock.ts): flock(1) locks the open file
+ * description it shares with us and exits; the lock then stays with our descriptor. Resolves
+ * with flock's exit status (1: busy or timed out) and what it said; 127 when it cannot start.
  */
-export function spawnHolder(file: string, args: readonly string[]): Holder {
-  const child = execa(file, [...args], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, env: { LC_ALL: 'C' } });
-  const probe = `isr-holder-${process.pid}\n`;
-  let echoed = '';
-  const readyP = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      echoed += d.toString();
-      if (echoed.includes(probe)) resolve();
-    });
-    void child.then((r) => reject(Object.assign(new Error(String(r.stderr ?? '').trim() || `exit ${r.exitCode}`), { exitCode: r.exitCode })));
+export function lockDescriptor(fd: number, args: readonly string[]): Promise<{ exitCode: number; stderr: string }> {
+  return new Promise((resolve) => {
+    // same process group as ours: Ctrl-C while it waits ends the wait with us
+    const child = spawn('flock', [...args, '3'], { stdio: ['ignore', 'ignore', 'pipe', fd], env: { ...process.env, LC_ALL: 'C' } });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => void (stderr += d.toString()));
+    child.once('error', (e) => resolve({ exitCode: 127, stderr: `flock: ${e.message}` }));
+    child.once('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), stderr }));
   });
-  child.stdin?.write(probe);
-  return {
-    ready: readyP,
-    release: async () => {
-      child.stdin?.end();
-      await child;
-    },
-  };
 }
-
 
 export interface Detached {
   pid: number;

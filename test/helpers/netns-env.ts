@@ -45,8 +45,8 @@ export interface Env {
 }
 
 /** The namespace of netns-host.ts (a Docker 20.10 capture loaded) with the user's files written. */
-export async function setup(backend: 'nft' | 'legacy', t: { after: (f: () => Promise<void> | void) => void }): Promise<Env> {
-  const h = await dockerHost(backend, t, 'applytest');
+export async function setup(backend: 'nft' | 'legacy', t: { after: (f: () => Promise<void> | void) => void }, purpose = 'applytest'): Promise<Env> {
+  const h = await dockerHost(backend, t, purpose);
   const files = {
     v4: h.file('rules.v4', USER4),
     v6: h.file('rules.v6', USER6),

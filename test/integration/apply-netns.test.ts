@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
 import { BIN4, setup, startDockerWriter } from '../helpers/netns-env.js';
@@ -106,7 +106,8 @@ for (const backend of ['nft', 'legacy'] as const) {
     if (!requireRoot(t)) return;
     const e = await setup(backend, t);
     const first = e.cli(['apply', e.files.v4], { ISR_FAULT: 'sleep=2500@after-snapshot' });
-    await new Promise((r) => setTimeout(r, 1200));
+    // the first holds the lock once its snapshot is taken (a fixed delay loses on a loaded machine)
+    for (const end = Date.now() + 20_000; !existsSync(join(e.dir, 'state', 'in-progress.json')) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
     const busy = await e.cli(['apply', e.files.v4b]);
     assert.equal(busy.code, 6, busy.err);
     assert.match(busy.err, /another run holds the lock: pid \d+ \(.*apply.*\), since 20\d\d-/);
