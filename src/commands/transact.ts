@@ -11,7 +11,9 @@ import type { Family } from '../core/model.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { armOnApplied, confirmWindow, refuseWhilePending, rollbackOrphan } from '../apply/confirm.js';
 import { runTransaction, type FamilyInput, type TransactionOptions } from '../apply/transaction.js';
-import type { PendingConfirmation } from '../io/pending.js';
+import { clearPending, type PendingConfirmation } from '../io/pending.js';
+import { nudgeWatchdog } from '../io/watchdog.js';
+import { checkStateDir } from '../io/state.js';
 import type { Output } from '../ui/output.js';
 import { report } from './apply.js';
 import { afterArmed } from './confirm-prompt.js';
@@ -33,6 +35,7 @@ type Tx = Omit<TransactionOptions, 'inputs' | 'guard' | 'onApplied' | 'settle'>;
 
 export async function transact(flags: ConfirmFlags, tx: Tx, inputs: () => Promise<FamilyInput[]> | FamilyInput[], what: string, out: Output): Promise<ExitCode> {
   const ms = flags.confirm === undefined ? undefined : confirmWindow(flags.confirm);
+  checkStateDir(tx.stateDir); // before anything is written (an orphan's rollback included)
   const orphan = await rollbackOrphan(tx.stateDir, { lockWait: tx.lockWait, say: tx.say });
   if (orphan) {
     const code = report(orphan, out);
@@ -45,7 +48,14 @@ export async function transact(flags: ConfirmFlags, tx: Tx, inputs: () => Promis
   const abs = (p?: string) => (p === undefined ? undefined : resolve(p));
   const rollback = { netns: abs(flags.netns), dockerSocket: abs(flags.dockerSocket), preserve: flags.preserve, wait: flags.wait, lockFile: resolve(tx.lockFile), keep: tx.keep };
   const onApplied = ms === undefined ? undefined : armOnApplied({ ms, stateDir: tx.stateDir, families, rollback }, (p) => (armed = p));
-  const outcome = await runTransaction({ ...tx, inputs: ins, guard: refuseWhilePending(tx.stateDir, { force: flags.force, by: `${what} --force`, say: tx.say }), onApplied });
+  // a signal after the watchdog was armed rolls the writes back: the pending change goes with them
+  const disarm = () => {
+    if (!armed) return;
+    clearPending(tx.stateDir);
+    nudgeWatchdog(armed.watchdogPid, armed.token);
+    armed = undefined;
+  };
+  const outcome = await runTransaction({ ...tx, inputs: ins, guard: refuseWhilePending(tx.stateDir, { force: flags.force, by: `${what} --force`, say: tx.say }), onApplied, disarm });
   const code = report(outcome, out);
   if (ms !== undefined && outcome.result === 'nothing-to-do') out.warn('nothing changed: nothing to confirm');
   return armed && code === EXIT.OK ? afterArmed(armed, { stateDir: tx.stateDir, lockWait: tx.lockWait, files: flags.files }, out) : code;
