@@ -125,9 +125,9 @@ export async function runTransaction(o: TransactionOptions): Promise<Outcome> {
     o.settle?.(outcome);
     return outcome;
   } finally {
+    await lock.release();
     interrupted.release();
     const late = interrupted.got();
-    await lock.release();
     if (late && !interrupted.acted()) o.say(`${late} arrived after the outcome was recorded: it stands as reported below`);
   }
 }

@@ -214,3 +214,104 @@ async function fillsUp(x: Tx, small: string): Promise<void> {
     if (code === 0) assert.equal((await x.run(['rollback'], { state: small })).code, 0);
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// 9. A signal between the first write and the journal's "applied" rolls back, always; one
+// before the first write stops the run with nothing changed; one after the outcome is recorded
+// leaves it standing — and the tool says which.
+
+/** Wait (polling every 2 ms) until the apply has written its in-progress mark, or has exited. */
+async function untilMark(x: Tx, p: ReturnType<Tx['start']>): Promise<void> {
+  let exited = false;
+  void p.finally(() => (exited = true));
+  while (!exited && !existsSync(join(x.state, 'in-progress.json'))) await new Promise((r) => setTimeout(r, 2));
+}
+
+/** What one interrupted apply did: exit code, what it said, the live ruleset, its journal. */
+async function interruptedApply(x: Tx, sig: NodeJS.Signals, when: { fault?: string; afterMark?: number; afterWritten?: number }) {
+  const p = x.start(['apply', x.file], { env: when.fault ? { ISR_FAULT: when.fault } : {} });
+  if (when.afterMark !== undefined) {
+    await untilMark(x, p);
+    await new Promise((r) => setTimeout(r, when.afterMark));
+  } else if (when.afterWritten !== undefined) {
+    await until('the writes', async () => WRITTEN.test(await x.h.state()));
+    await new Promise((r) => setTimeout(r, when.afterWritten));
+  }
+  const delivered = p.kill(sig);
+  const r = await p;
+  return { delivered, code: r.exitCode ?? (r.signal ? `killed by ${r.signal}` : 'none'), said: String(r.stdout) + String(r.stderr), live: await x.h.state() };
+}
+
+test('[nft] SIGTERM or SIGINT after the writes, during or after verification: rolled back, exit 4, and said so', async (t) => {
+  if (!requireRoot(t)) return;
+  const x = await host('nft', t);
+  const before = await x.h.state();
+  const cases: Array<[NodeJS.Signals, string, number]> = [
+    ['SIGTERM', 'sleep=2000@after-write:ipv4:filter', 100],
+    ['SIGINT', 'sleep=2000@before-verify', 400],
+    ['SIGTERM', 'sleep=2000@after-verify', 800],
+    ['SIGHUP', 'sleep=2000@after-verify', 800],
+  ];
+  for (const [sig, fault, ms] of cases) {
+    const r = await interruptedApply(x, sig, { fault, afterWritten: ms });
+    const what = `${sig} at ${fault}: ${r.said}`;
+    assert.ok(r.delivered, what);
+    assert.equal(r.code, 4, what);
+    assert.match(r.said, new RegExp(`interrupted by ${sig}`), what);
+    assert.match(r.said, /FAILED and rolled back/, what);
+    assert.equal(r.live, before, what);
+    assert.equal(lastResult(x.state), 'rolled-back', what);
+    assert.equal(existsSync(join(x.state, 'in-progress.json')), false, what);
+  }
+});
+
+test('[legacy] SIGTERM at 12 moments spread over an apply: each outcome is whole and said, none silent', async (t) => {
+  if (!requireRoot(t)) return;
+  const x = await host('legacy', t);
+  const before = await x.h.state();
+  // how long an apply takes here from its snapshot (the in-progress mark) to its end, to spread
+  // the signals over that (and a little past it): the window of the writes and verification
+  const p = x.start(['apply', x.file]);
+  await untilMark(x, p);
+  const t0 = Date.now();
+  assert.equal((await p).exitCode, 0);
+  const span = Date.now() - t0;
+  assert.equal((await x.run(['rollback'])).code, 0);
+  assert.equal(await x.h.state(), before);
+  const seen = new Map<string, number>();
+  for (let i = 0; i < 12; i++) {
+    const r = await interruptedApply(x, 'SIGTERM', { afterMark: Math.round((span * 1.5 * i) / 11) });
+    const what = `trial ${i} (${r.code}): ${r.said}`;
+    let kind: string;
+    if (r.code === 4) {
+      kind = 'rolled back';
+      assert.match(r.said, /interrupted by SIGTERM.*\n.*FAILED and rolled back/s, what);
+      assert.equal(r.live, before, what);
+    } else if (r.code === 0) {
+      kind = 'applied';
+      assert.match(r.said, /applied: /, what);
+      if (r.delivered) assert.match(r.said, /SIGTERM arrived after the outcome was recorded/, `a signal during the run, ignored: ${what}`);
+      assert.match(r.live, WRITTEN, what);
+      assert.equal((await x.run(['rollback'])).code, 0);
+    } else if (r.code === 1) {
+      kind = 'stopped';
+      assert.match(r.said, /interrupted by SIGTERM before anything was written: nothing was changed/, what);
+      assert.equal(r.live, before, what);
+    } else if (/applied: /.test(r.said)) {
+      // the default action again once the run is over: killed after saying so
+      kind = 'killed after reporting "applied"';
+      assert.equal(r.code, 'killed by SIGTERM', what);
+      assert.match(r.live, WRITTEN, what);
+      assert.equal(lastResult(x.state), 'applied', what);
+      assert.equal((await x.run(['rollback'])).code, 0);
+    } else {
+      kind = 'killed before the lock';
+      assert.equal(r.code, 'killed by SIGTERM', what);
+      assert.equal(r.said, '', what);
+      assert.equal(r.live, before, what);
+    }
+    assert.equal(existsSync(join(x.state, 'in-progress.json')), false, what);
+    seen.set(kind, (seen.get(kind) ?? 0) + 1);
+  }
+  t.diagnostic(`${span} ms from the mark to the end; outcomes: ${[...seen].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+});
