@@ -315,3 +315,104 @@ test('[legacy] SIGTERM at 12 moments spread over an apply: each outcome is whole
   }
   t.diagnostic(`${span} ms from the mark to the end; outcomes: ${[...seen].map(([k, n]) => `${k} ${n}`).join(', ')}`);
 });
+
+// ---------------------------------------------------------------------------------------
+// 12. A hung iptables-restore or iptables-save: killed at --timeout with everything it started,
+// and the writes rolled back.
+
+/**
+ * A directory to put first on the tool's PATH: `iptables-BACKEND-restore` and `-save` that run
+ * the real program, except once the test creates `hang-restore` / `hang-save` in it (and for
+ * restore, `partial`: the real program is given the input without the lines matching the
+ * flag file's pattern, and says nothing — a restore of which only part arrived). Each flag is
+ * removed as it is taken; a hanging wrapper starts a child of its own and records both pids.
+ */
+async function wrappers(dir: string, backend: 'nft' | 'legacy'): Promise<{ path: string; flag: (name: string, text?: string) => void; pids: () => number[] }> {
+  mkdirSync(dir, { recursive: true });
+  for (const tool of ['restore', 'save']) {
+    const name = `iptables-${backend}-${tool}`;
+    const real = (await execa('sh', ['-c', `command -v ${name}`])).stdout.trim();
+    assert.ok(real.startsWith('/'), `${name} not found`);
+    writeFileSync(join(dir, name), `#!/bin/sh
+# a test wrapper (test/faults/transaction.test.ts)
+d=${dir}
+if [ -e "$d/hang-${tool}" ]; then
+  rm -f "$d/hang-${tool}"
+  echo $$ > "$d/hung-self"
+  sleep 1000 & echo $! > "$d/hung-child"
+  wait
+  exit 0
+fi
+if [ "${tool}" = restore ] && [ -e "$d/partial" ]; then
+  case " $* " in *" --test "*) ;; *)
+    pattern=$(cat "$d/partial"); rm -f "$d/partial"
+    grep -v -e "$pattern" | "${real}" "$@"
+    exit $?;;
+  esac
+fi
+exec "${real}" "$@"
+`);
+    chmodSync(join(dir, name), 0o755);
+  }
+  return {
+    path: `${dir}:${process.env.PATH}`,
+    flag: (name, text = '') => writeFileSync(join(dir, name), text),
+    pids: () => ['hung-self', 'hung-child'].filter((f) => existsSync(join(dir, f))).map((f) => Number(readFileSync(join(dir, f), 'utf8'))),
+  };
+}
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+
+for (const backend of ['nft', 'legacy'] as const) {
+  test(`[${backend}] iptables-restore, then iptables-save, hang after the first write: killed at --timeout with their children, rolled back, exit 4`, { timeout: 180_000 }, async (t) => {
+    if (!requireRoot(t)) return;
+    const x = await host(backend, t);
+    const before = await x.h.state();
+    const w = await wrappers(join(x.h.dir, 'wrap'), backend);
+    for (const [tool, step] of [['restore', 'after-write:ipv4:filter'], ['save', 'before-verify']] as const) {
+      rmSync(join(x.h.dir, 'wrap', 'hung-self'), { force: true });
+      const p = x.start(['apply', x.file, '--timeout', '2s'], { env: { PATH: w.path, ISR_FAULT: `sleep=1500@${step}` } });
+      await until('the first write', async () => WRITTEN.test(await x.h.state()));
+      w.flag(`hang-${tool}`);
+      const r = await p;
+      const said = String(r.stdout) + String(r.stderr);
+      assert.ok(!existsSync(join(x.h.dir, 'wrap', `hang-${tool}`)), `${tool}: the wrapper hung (took its flag)`);
+      assert.equal(r.exitCode, 4, `${tool}: ${said}`);
+      assert.match(said, /timed out after 2 s/, tool);
+      assert.match(said, /FAILED and rolled back/, tool);
+      assert.equal(await x.h.state(), before, `${tool}: rolled back`);
+      const pids = w.pids();
+      assert.equal(pids.length, 2, `${tool}: the wrapper and its child recorded their pids`);
+      for (const pid of pids) assert.ok(!alive(pid), `${tool}: pid ${pid} of the hung tree is still running`);
+      assert.equal(lastResult(x.state), 'rolled-back', tool);
+      // the lock is free again: the next run takes it at once
+      const next = await x.run(['apply', x.file]);
+      assert.equal(next.code, 0, next.err);
+      assert.equal((await x.run(['rollback'])).code, 0);
+      assert.equal(await x.h.state(), before);
+    }
+  });
+}
+
+test('[nft] the timeout setting: --timeout and `timeout =` in the configuration are checked like any duration', async (t) => {
+  if (!requireRoot(t)) return;
+  const x = await host('nft', t);
+  const bad = await x.run(['apply', x.file, '--timeout', 'soon']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /--timeout: 'soon' is not a duration/);
+  const conf = x.h.file('isr.conf', 'timeout = 0.1s\n');
+  const c = await x.run(['apply', x.file, '--config', conf]);
+  assert.equal(c.code, 1);
+  assert.match(c.err, /isr\.conf:1: timeout: '0\.1s' is out of range/);
+  // a bound from the configuration applies (to a restore hung from the first write on)
+  const w = await wrappers(join(x.h.dir, 'wrap'), 'nft');
+  writeFileSync(conf, 'timeout = 1s\n');
+  const before = await x.h.state();
+  const p = x.start(['apply', x.file, '--config', conf], { env: { PATH: w.path, ISR_FAULT: 'sleep=1500@after-snapshot' } });
+  await until('the snapshot', () => existsSync(join(x.state, 'in-progress.json')));
+  w.flag('hang-restore');
+  const r = await p;
+  assert.match(String(r.stderr), /timed out after 1 s/);
+  assert.ok(r.exitCode === 4 || r.exitCode === 1, String(r.stderr));
+  assert.equal(await x.h.state(), before);
+});
