@@ -416,3 +416,25 @@ test('[nft] the timeout setting: --timeout and `timeout =` in the configuration 
   assert.ok(r.exitCode === 4 || r.exitCode === 1, String(r.stderr));
   assert.equal(await x.h.state(), before);
 });
+
+// ---------------------------------------------------------------------------------------
+// 13. A restore of which only part arrived (the wrapper drops a line and exits 0): repaired by
+// verification, and reported as what it was, not as Docker's doing.
+
+for (const backend of ['nft', 'legacy'] as const) {
+  test(`[${backend}] a half-applied restore is repaired and said to be one ("the kernel held only part"), not "Docker changed its rules"`, async (t) => {
+    if (!requireRoot(t)) return;
+    const x = await host(backend, t);
+    const w = await wrappers(join(x.h.dir, 'wrap'), backend);
+    const p = x.start(['apply', x.file], { env: { PATH: w.path, ISR_FAULT: 'sleep=800@after-snapshot' } });
+    await until('the snapshot', () => existsSync(join(x.state, 'in-progress.json')));
+    w.flag('partial', '-A SSH -s 10.0.0.0/8 -j ACCEPT');
+    const r = await p;
+    const said = String(r.stdout) + String(r.stderr);
+    assert.ok(!existsSync(join(x.h.dir, 'wrap', 'partial')), 'the wrapper dropped the line (took its flag)');
+    assert.equal(r.exitCode, 0, said);
+    assert.match(said, /applied: .*2 rounds: the kernel held only part of what was written; wrote the rest/);
+    assert.doesNotMatch(said, /Docker changed/);
+    assert.match(await x.h.state(), WRITTEN, 'repaired');
+  });
+}
