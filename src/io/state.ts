@@ -3,16 +3,21 @@
 // atomic (files.ts), so a reader never sees half a file and a symlink planted at the target
 // is replaced, never followed. Reads refuse symlinks.
 import { accessSync, constants, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, chmodSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
-import { writePrivateFile } from './files.js';
+import { fsyncDir, writePrivateFile } from './files.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/iptables-safe-restore';
 
 /** Create the directory (and its subdirectory) if needed; refuse a symlink or a non-directory. */
 export function ensureDir(path: string): void {
   try {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
+    // the first directory made, if any: it and those below it are new entries of their parents
+    const made = mkdirSync(path, { recursive: true, mode: 0o700 });
+    if (made !== undefined) for (let d = path; ; d = dirname(d)) {
+      fsyncDir(dirname(d));
+      if (d === made || d === dirname(d)) break;
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EROFS') throw new InputError(`cannot create state directory ${path}: it is on a read-only filesystem: nothing was changed`);

@@ -438,3 +438,110 @@ for (const backend of ['nft', 'legacy'] as const) {
     assert.match(await x.h.state(), WRITTEN, 'repaired');
   });
 }
+
+// ---------------------------------------------------------------------------------------
+// A power cut after the first iptables write. The method: the apply runs under strace (file
+// and directory syscalls, fsync, execve) and is SIGKILLed right after its first write
+// (ISR_FAULT=kill@after-write:ipv4:filter). The trace is replayed through a model of a disk
+// that keeps only what was made durable: a file's contents once fsynced (a rename carries them
+// to the new name), a directory entry (a file or directory created, renamed in) once its
+// directory is fsynced after it. Everything that existed before the apply counts as durable
+// (`sync` runs first). At the first write (the execve of iptables-*-restore in the host's
+// namespace without --test) the
+// model says which state files would survive a power cut; a copy of the state directory holding
+// only those is what the host would boot with, and `recover` run on that copy must restore
+// the ruleset as it was.
+
+interface DiskModel {
+  synced: Set<string>;
+  entries: Set<string>;
+  pending: Map<string, Set<string>>;
+}
+
+function replay(trace: string, netns: string): { model: DiskModel; atFirstWrite: DiskModel | undefined } {
+  const model: DiskModel = { synced: new Set(), entries: new Set(), pending: new Map() };
+  const copy = (m: DiskModel): DiskModel => ({ synced: new Set(m.synced), entries: new Set(m.entries), pending: new Map() });
+  const dirOf = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
+  const enter = (p: string) => {
+    model.entries.delete(p);
+    const set = model.pending.get(dirOf(p)) ?? new Set<string>();
+    set.add(p);
+    model.pending.set(dirOf(p), set);
+  };
+  const partial = new Map<string, string>();
+  let atFirstWrite: DiskModel | undefined;
+  for (let line of trace.split('\n')) {
+    const pid = /^(\d+) /.exec(line)?.[1] ?? '';
+    line = line.replace(/^\d+ +/, '');
+    if (line.endsWith('<unfinished ...>')) {
+      partial.set(pid, line.replace(/ ?<unfinished \.\.\.>$/, ''));
+      continue;
+    }
+    const resumed = /^<\.\.\. \w+ resumed>(.*)$/.exec(line);
+    if (resumed) line = (partial.get(pid) ?? '') + resumed[1];
+    if (/= -1 /.test(line)) continue;
+    let m: RegExpExecArray | null;
+    if ((m = /^execve\("[^"]*", \[(.*?)\]/.exec(line))) {
+      const argv = m[1];
+      // (a restore in the host's namespace, not --test: not canonicalization's throwaway one)
+      if (!atFirstWrite && argv.includes(`"--net=${netns}"`) && /"ip6?tables-(nft|legacy)-restore"/.test(argv) && !argv.includes('"--test"')) atFirstWrite = copy(model);
+    } else if ((m = /^openat\([^,]+, "([^"]+)", [^)]*O_CREAT/.exec(line))) {
+      if (!model.entries.has(m[1])) enter(m[1]);
+    } else if ((m = /^mkdir(?:at\([^,]+,)?\(? ?"([^"]+)"/.exec(line))) {
+      enter(m[1]);
+    } else if ((m = /^rename(?:at2?)?\((?:[^,]+, )?"([^"]+)", (?:[^,]+, )?"([^"]+)"/.exec(line))) {
+      const [, from, to] = m;
+      model.entries.delete(from);
+      if (model.synced.delete(from)) model.synced.add(to);
+      else model.synced.delete(to);
+      enter(to);
+    } else if ((m = /^f(?:data)?sync\(\d+<([^>]+)>\)/.exec(line))) {
+      model.synced.add(m[1]);
+      for (const p of model.pending.get(m[1]) ?? []) model.entries.add(p);
+      model.pending.delete(m[1]);
+    }
+  }
+  return { model, atFirstWrite };
+}
+
+/** Would `path` (under `root`, which existed before) survive: its contents and every entry down to it? */
+function survives(m: DiskModel, root: string, path: string, isFile: boolean): boolean {
+  if (isFile && !m.synced.has(path)) return false;
+  for (let p = path; p !== root; p = p.slice(0, p.lastIndexOf('/'))) if (!m.entries.has(p)) return false;
+  return true;
+}
+
+test('[nft] a power cut right after the first write: the snapshot and the in-progress mark are on disk, and recover restores from them', { timeout: 120_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  const x = await host('nft', t);
+  const before = await x.h.state();
+  await execa('sync');
+  const traceFile = join(x.h.dir, 'trace');
+  const r = await x.run(['apply', x.file], {
+    env: { ISR_FAULT: 'kill@after-write:ipv4:filter' },
+    wrap: ['strace', '-f', '-qq', '-y', '-s', '512', '-o', traceFile, '-e', 'trace=openat,mkdir,mkdirat,rename,renameat,renameat2,fsync,fdatasync,execve'],
+  });
+  assert.equal(r.code, -1, `killed: ${r.err}`);
+  assert.match(await x.h.state(), WRITTEN, 'the first write happened');
+  const { atFirstWrite } = replay(readFileSync(traceFile, 'utf8'), x.h.ns.path);
+  assert.ok(atFirstWrite, 'the trace shows the first write');
+  // what the state directory holds now, and what of it a power cut at the first write keeps
+  const files = tree(x.state).filter((p) => lstatSync(join(x.state, p)).isFile());
+  const kept = files.filter((p) => survives(atFirstWrite, x.h.dir, join(x.state, p), true));
+  const lost = files.filter((p) => !kept.includes(p));
+  t.diagnostic(`kept: ${kept.join(' ')}; lost: ${lost.join(' ') || 'nothing'}`);
+  assert.ok(kept.includes('in-progress.json'), `the in-progress mark would be lost (kept: ${kept.join(' ')})`);
+  const snap = files.filter((p) => p.startsWith('snapshots/'));
+  assert.ok(snap.some((p) => p.endsWith('/ipv4.rules')) && snap.some((p) => p.endsWith('/meta.json')), snap.join(' '));
+  for (const p of snap) assert.ok(kept.includes(p), `${p} would be lost`);
+  // boot with what survived: recover must find the unfinished apply and restore the snapshot
+  const booted = join(x.h.dir, 'after-power-cut');
+  mkdirSync(booted, { mode: 0o700 });
+  for (const p of kept) {
+    mkdirSync(join(booted, p, '..'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(booted, p), readFileSync(join(x.state, p)), { mode: 0o600 });
+  }
+  const rec = await x.run(['recover'], { state: booted });
+  assert.equal(rec.code, 0, rec.err + rec.out);
+  assert.equal(await x.h.state(), before, 'recover on what survived restored the ruleset');
+});
