@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireRoot } from '../helpers/root.js';
+import { requireRoot, skipOrFail } from '../helpers/root.js';
+import { killWatchdogsOf, watchdogsOf } from '../helpers/watchdogs.js';
 import { dockerHost, type Host, type Ran } from '../helpers/netns-host.js';
 
 const USER4 = `*filter
@@ -544,4 +545,37 @@ test('[nft] a power cut right after the first write: the snapshot and the in-pro
   const rec = await x.run(['recover'], { state: booted });
   assert.equal(rec.code, 0, rec.err + rec.out);
   assert.equal(await x.h.state(), before, 'recover on what survived restored the ruleset');
+});
+
+// ---------------------------------------------------------------------------------------
+// The wall clock set back during `apply --confirm`: the real watchdog, its wall clock moved by
+// libfaketime (LD_PRELOAD, reading its offset from a file the test rewrites; the monotonic
+// clock left alone) — the system's own clock is never touched. It must still roll back at
+// the deadline, not an hour later.
+
+const FAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
+
+test('[nft] the wall clock set back an hour during --confirm: the watchdog rolls back at the deadline all the same', { timeout: 120_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  if (!existsSync(FAKETIME)) return void skipOrFail(t, `libfaketime is not installed (${FAKETIME}; apt-get install libfaketime)`);
+  const x = await host('nft', t);
+  t.after(() => killWatchdogsOf(x.state));
+  const before = await x.h.state();
+  const clock = join(x.h.dir, 'clock');
+  writeFileSync(clock, '+0\n');
+  const env = { LD_PRELOAD: FAKETIME, FAKETIME_TIMESTAMP_FILE: clock, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+  const a = await x.run(['apply', x.file, '--confirm=4s'], { env });
+  assert.equal(a.code, 0, a.err);
+  const [watchdog] = watchdogsOf(x.state);
+  assert.ok(watchdog, 'a watchdog is armed');
+  assert.match(readFileSync(`/proc/${watchdog}/environ`, 'utf8'), /LD_PRELOAD=[^\0]*libfaketime/, 'the watchdog runs with the fake wall clock');
+  writeFileSync(clock, '-3600\n'); // its wall clock: one hour back from now on
+  const set = Date.now();
+  await until('the rollback at the deadline', async () => (await x.h.state()) === before, 30_000).catch(() => undefined);
+  assert.equal(await x.h.state(), before, `not rolled back ${Math.round((Date.now() - set) / 1000)} s after the clock went back (deadline 4 s)`);
+  const entries = () => readFileSync(join(x.state, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { result: string; lagMs?: number });
+  await until('the journal of the rollback', () => entries().some((e) => e.result === 'not-confirmed'));
+  const last = entries().find((e) => e.result === 'not-confirmed');
+  assert.ok(last);
+  assert.ok(last.lagMs !== undefined && last.lagMs >= 0 && last.lagMs < 60_000, `the lag after the deadline is measured on the monotonic clock: ${last.lagMs} ms`);
 });
