@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { SystemError } from './errors.js';
 import { canonicalizeInKernel } from './io/canonicalize.js';
 import { toolVersion, type Backend } from './io/iptables.js';
-import { pruneStateFiles, readStateFile, writeStateFile } from './io/state.js';
+import { pruneStateFiles, readStateFile, stateDirUsable, writeStateFile } from './io/state.js';
 import { join } from 'node:path';
 
 export type CanonicalMode = 'auto' | 'kernel' | 'lexical';
@@ -119,7 +119,7 @@ async function kernel(stripped: Ruleset, backend: Backend, opts: CanonicalOption
   if (out === undefined) {
     const printed = await canonicalizeInKernel(input, backend, { wait: opts.wait, waitInterval: opts.waitInterval });
     out = printed === writeRuleset(input) ? IDENTICAL : printed;
-    if (dir) {
+    if (dir && stateDirUsable(opts.stateDir!)) {
       try {
         writeStateFile(dir, `canonical-${key}.rules`, out);
         pruneStateFiles(dir, 'canonical-', CACHE_KEEP);

@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Chain, Rule, Ruleset } from './core/model.js';
 import { parseRuleset, type ParseOptions, type ParseResult } from './core/parse.js';
-import { readStateFile, writeStateFile } from './io/state.js';
+import { readStateFile, stateDirUsable, writeStateFile } from './io/state.js';
 import { VERSION } from './version.js';
 
 const FILE = 'checked-files';
@@ -43,7 +43,7 @@ export function parseCheckedFile(text: string, opts: CheckedParseOptions): Check
   const known = readKnown(dir);
   if (known.includes(key)) return { ...parseRuleset(text, { ...parseOpts, trusted: true }), quick: true };
   const full = parseRuleset(text, parseOpts); // throws ParseError on a bad file: nothing remembered
-  if (full.warnings.length === 0 && sameRuleset(full.ruleset, parseRuleset(text, { ...parseOpts, trusted: true }).ruleset)) {
+  if (full.warnings.length === 0 && stateDirUsable(stateDir) && sameRuleset(full.ruleset, parseRuleset(text, { ...parseOpts, trusted: true }).ruleset)) {
     try {
       writeStateFile(dir, FILE, [...known.filter((k) => k !== key).slice(-(KEEP - 1)), key].join('\n') + '\n');
     } catch {

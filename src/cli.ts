@@ -244,6 +244,7 @@ function pipelineOptions<T>(y: Argv<T>) {
     .option('preserve', { type: 'string', array: true, description: `also keep another tool's chains: ${profileNames().filter((n) => n !== 'docker').join(', ')}` })
     .option('config', { type: 'string', description: 'configuration file (default /etc/iptables-safe-restore.conf, when present)' })
     .option('netns', { type: 'string', description: 'work on the firewall of this network namespace (a name under /run/netns, or a path)' })
+    .option('timeout', { type: 'string', description: 'how long iptables-restore, iptables-save and other tools may run before they are killed (default 5m; after a write: rolled back)' })
     .option('force', FORCE);
 }
 

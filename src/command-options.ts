@@ -3,6 +3,7 @@
 // command table (cli.ts) and the twin (commands/twin.ts), which parse their own command lines.
 import type { Family } from './core/model.js';
 import type { PipelineOptions } from './pipeline.js';
+import { parseTimeout } from './core/config.js';
 
 export interface GivenOptions {
   file?: string;
@@ -14,11 +15,15 @@ export interface GivenOptions {
   config?: string;
   netns?: string;
   force?: boolean;
+  /** --timeout: how long a child process may run (a duration). */
+  timeout?: string;
 }
 
 export async function pipelineArgs(a: GivenOptions, family: Family): Promise<PipelineOptions> {
   const { readConfig } = await import('./io/config.js');
   const cfg = readConfig(a.config);
+  const timeoutMs = a.timeout !== undefined ? parseTimeout(a.timeout, '--timeout') : cfg.timeoutMs;
+  if (timeoutMs !== undefined) (await import('./io/run.js')).setChildTimeout(timeoutMs);
   return {
     file: a.file,
     family,

@@ -20,6 +20,8 @@ export interface PendingRollbackOptions {
   say: (line: string) => void;
   /** Roll back even though its watchdog is alive (the watchdog itself, a refusal at the prompt). */
   evenIfWatched?: boolean;
+  /** How long after the deadline it is (ms), as the caller's monotonic clock says (default: the wall clock's). */
+  lagMs?: () => number;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function rollbackPending(stateDir: string, p: PendingConfirmation, 
       settle: (outcome) => {
         if (outcome.result !== 'applied' && outcome.result !== 'nothing-to-do') return;
         clearPending(stateDir);
-        const lagMs = -msLeft(p);
+        const lagMs = o.lagMs?.() ?? -msLeft(p);
         appendJournal(stateDir, {
           time: new Date().toISOString(), id: p.snapshot, result: 'not-confirmed', user: currentUser(), pid: process.pid, command: process.argv.slice(1).join(' '),
           families: p.families, snapshot: p.snapshot, lagMs,

@@ -7,6 +7,7 @@
 //   several, comma-separated
 //
 // Steps: after-snapshot, before-write:FAMILY:TABLE, after-write:FAMILY:TABLE, before-verify,
+// after-verify (verified, before the confirmation is armed and the journal says "applied"),
 // during-rollback.
 import { SystemError } from '../errors.js';
 

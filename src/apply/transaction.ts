@@ -11,6 +11,8 @@
 // are merged with the *current* Docker rules and written through the same minimal path, then
 // verified. If that fails too, we say so loudly, with the snapshot and the command to restore
 // it by hand, and leave the "in progress" mark for `recover`.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { newTable, type Family, type Rule, type Ruleset, type TableName } from '../core/model.js';
 import { isKnownTarget } from '../core/targets.js';
 import { parseRuleset } from '../core/parse.js';
@@ -28,6 +30,8 @@ import {
   appendJournal, clearInProgress, currentUser, markInProgress, pruneSnapshots, readInProgress, readSnapshot, snapshotPath, writeSnapshot,
   type JournalEntry, type SnapshotMeta,
 } from '../io/journal.js';
+import { checkStateDir } from '../io/state.js';
+import { ruleLine } from '../core/write.js';
 import { buildTarget, type PipelineOptions } from '../pipeline.js';
 import { fault } from './faults.js';
 
@@ -58,13 +62,15 @@ export interface TransactionOptions {
    * watchdog, apply/confirm.ts). Throwing rolls the writes back. Returns fields for the journal.
    */
   onApplied?: (snapshot: string) => Promise<Partial<JournalEntry> | void>;
+  /** Undo what onApplied armed, when the writes are rolled back after it ran (a signal). */
+  disarm?: () => void;
   /** Under the lock, with the outcome: record what follows from it (a pending confirmation settled). */
   settle?: (outcome: Outcome) => void;
 }
 
 export type Outcome =
   | { result: 'nothing-to-do' }
-  | { result: 'applied'; snapshot: string; summary: string; attempts: number }
+  | { result: 'applied'; snapshot: string; summary: string; attempts: number; repairs?: string[] }
   | { result: 'rolled-back'; snapshot: string; error: string }
   | { result: 'rollback-failed'; snapshot: string; error: string; rollbackError: string; restoreCommands: string[] };
 
@@ -81,13 +87,20 @@ interface Work {
   writes: TableWrite[];
   /** sha256 of the user's file as read (for the journal). */
   fileDigest: string;
+  /** What the owned (Docker's, …) chains and rules were when we planned: did they move meanwhile? */
+  ownedDigest: string;
 }
 
 export class VerifyError extends SystemError {}
 
 export async function runTransaction(o: TransactionOptions): Promise<Outcome> {
   const now = o.now ?? (() => new Date());
+  // Every state path is checked before the first write of any kind (caches included).
+  checkStateDir(o.stateDir);
   const lock: Lock = await acquireLock(o.lockFile, o.lockWait, now);
+  // From here on a signal is ours to handle: before the first write it stops the run (nothing
+  // changed), after it the writes are rolled back; either way we say which.
+  const interrupted = trapSignals();
   try {
     // Checked under the lock: a mark we find while holding it was left by a run that died.
     const unfinished = readInProgress(o.stateDir);
@@ -98,23 +111,40 @@ export async function runTransaction(o: TransactionOptions): Promise<Outcome> {
       );
     }
     await o.guard?.();
-    const outcome = await underLock(o, now);
+    let outcome: Outcome;
+    try {
+      outcome = await underLock(o, now, interrupted);
+    } catch (e) {
+      // a signal that stopped the run before its first write (a later one rolls back instead)
+      if (interrupted.got() && !interrupted.acted()) {
+        interrupted.acted(true);
+        throw new SystemError(`interrupted by ${interrupted.got()} before anything was written: nothing was changed`);
+      }
+      throw e;
+    }
     o.settle?.(outcome);
     return outcome;
   } finally {
     await lock.release();
+    interrupted.release();
+    const late = interrupted.got();
+    if (late && !interrupted.acted()) o.say(`${late} arrived after the outcome was recorded: it stands as reported below`);
   }
 }
 
-async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcome> {
+async function underLock(o: TransactionOptions, now: () => Date, interrupted: Interrupt): Promise<Outcome> {
   const works: Work[] = [];
-  for (const input of o.inputs) works.push(await prepare(input, o.say));
+  for (const input of o.inputs) {
+    works.push(await prepare(input, o.say));
+    interrupted.check();
+  }
   if (works.every((w) => w.writes.length === 0)) {
     if (!o.quietWhenNothingToDo) journal(o, now, 'nothing-to-do', works, undefined, 'the live ruleset already matches');
-    if (o.resuming) clearInProgress(o.stateDir);
+    if (o.resuming) clearMark(o);
     return { result: 'nothing-to-do' };
   }
   for (const w of works) await validate(w);
+  interrupted.check();
 
   const id = snapshotId(now());
   const meta: SnapshotMeta = { id, time: now().toISOString(), reason: o.reason ?? 'apply', families: {} };
@@ -125,10 +155,12 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
   markInProgress(o.stateDir, entry(now, 'in-progress', works, id));
   await fault('after-snapshot');
 
-  const interrupted = trapSignals();
   let wrote = false;
+  let armed = false;
+  let attempts = 0;
+  const repairs = new Set<string>();
+  let extra: Partial<JournalEntry> = {};
   try {
-    let attempts = 0;
     for (const w of works) {
       for (const t of w.writes) {
         interrupted.check();
@@ -140,32 +172,40 @@ async function underLock(o: TransactionOptions, now: () => Date): Promise<Outcom
     }
     interrupted.check();
     await fault('before-verify');
-    for (const w of works) attempts = Math.max(attempts, await verify(w, o.maxAttempts ?? 8, interrupted.check, w.target));
-    const extra = (await o.onApplied?.(id)) ?? {};
-    const summary = works.map((w) => summarize(w)).join('; ');
-    appendJournal(o.stateDir, { ...entry(now, 'applied', works, id, summary), ...extra });
-    clearInProgress(o.stateDir);
-    return { result: 'applied', snapshot: id, summary, attempts };
+    for (const w of works) attempts = Math.max(attempts, await verify(w, o.maxAttempts ?? 8, interrupted.check, w.target, repairs));
+    await fault('after-verify');
+    interrupted.check();
+    extra = (await o.onApplied?.(id)) ?? {};
+    armed = o.onApplied !== undefined;
+    // The last moment a signal rolls back: from here to the journal's "applied" nothing awaits,
+    // so a signal that arrives now is handled after the outcome is recorded (and said so).
+    interrupted.check();
   } catch (err) {
     const error = message(err);
     if (!wrote) {
-      clearInProgress(o.stateDir);
+      clearMark(o);
       throw err;
     }
+    if (interrupted.got()) interrupted.acted(true);
+    if (armed) o.disarm?.();
     o.say(`apply failed: ${error}; rolling back to snapshot ${id}`);
     try {
       for (const w of works) await rollbackFamily(w, o.stateDir, id);
       journal(o, now, 'rolled-back', works, id, undefined, [error]);
-      clearInProgress(o.stateDir);
+      clearMark(o);
       return { result: 'rolled-back', snapshot: id, error };
     } catch (rbErr) {
       const rollbackError = message(rbErr);
       journal(o, now, 'rollback-failed', works, id, undefined, [error, rollbackError]);
       return { result: 'rollback-failed', snapshot: id, error, rollbackError, restoreCommands: restoreCommands(o.stateDir, id, works) };
     }
-  } finally {
-    interrupted.release();
   }
+  // Verified: from here on nothing undoes it. A journal that cannot be written costs the record
+  // of this run (said loudly), not the run itself.
+  const summary = works.map((w) => summarize(w)).join('; ');
+  journal(o, now, 'applied', works, id, summary, undefined, extra);
+  clearMark(o);
+  return { result: 'applied', snapshot: id, summary, attempts, repairs: [...repairs] };
 }
 
 /**
@@ -202,7 +242,7 @@ async function prepare(input: FamilyInput, say: (line: string) => void): Promise
   const writes = restoreInputs(p.live.ruleset, p.merged.target, ownership(p.liveClass), { counters: input.counters });
   return {
     input, backend, profiles: p.profiles, user: p.stripped, tables: [...p.merged.target.tables.keys()], target: p.merged.target, liveText: () => live.textParts(), writes,
-    fileDigest: p.input.digest,
+    fileDigest: p.input.digest, ownedDigest: ownedDigest(p.live.ruleset, ownership(p.liveClass)),
   };
 }
 
@@ -219,6 +259,19 @@ export function ownership(cls: Classification): Ownership {
       return v !== undefined && v.owner !== USER;
     },
   };
+}
+
+/** A digest of what `owns` says is not the user's in `rs`: its owned chains and rules, in order. */
+function ownedDigest(rs: Ruleset, owns: Ownership): string {
+  const h = createHash('sha256');
+  for (const t of rs.tables.values()) {
+    const chains = owns.ownedChains(t.name);
+    for (const c of t.chains.values()) {
+      if (chains.has(c.name)) h.update(`:${t.name} ${c.name}\n`);
+      for (const r of c.rules) if (owns.isOwnedRule(r)) h.update(`${t.name} ${ruleLine(r, false)}\n`);
+    }
+  }
+  return h.digest('hex');
 }
 
 /**
@@ -251,7 +304,7 @@ async function validate(w: Work): Promise<void> {
  * changed its rules meanwhile (a container started), write the difference again. Returns
  * the number of rounds it took.
  */
-async function verify(w: Work, maxAttempts: number, check: () => void, written?: Ruleset): Promise<number> {
+async function verify(w: Work, maxAttempts: number, check: () => void, written?: Ruleset, repairs?: Set<string>): Promise<number> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     check();
     // Usually the kernel now prints exactly what was written: a comparison of text as it
@@ -262,8 +315,11 @@ async function verify(w: Work, maxAttempts: number, check: () => void, written?:
     const facts = learnDockerFacts({ live: [live.ruleset], files: [w.user.ruleset] });
     const liveCls = classify(live.ruleset, w.profiles, facts);
     const target = merge(w.user, live.ruleset, liveCls, facts).target;
-    const writes = restoreInputs(live.ruleset, target, ownership(liveCls), { counters: w.input.counters });
+    const owns = ownership(liveCls);
+    const writes = restoreInputs(live.ruleset, target, owns, { counters: w.input.counters });
     if (writes.length === 0) return attempt;
+    // Why the kernel differs: Docker's (the owners') part moved, or what we wrote did not all arrive.
+    repairs?.add(ownedDigest(live.ruleset, owns) === w.ownedDigest ? 'the kernel held only part of what was written; wrote the rest' : 'Docker changed its rules meanwhile');
     if (attempt === maxAttempts) break;
     // Docker is changing its rules right now (containers starting): let the burst settle.
     if (attempt > 1) await new Promise((r) => setTimeout(r, 25 * attempt));
@@ -314,20 +370,54 @@ function entry(now: () => Date, result: JournalEntry['result'], works: Work[], s
   };
 }
 
-function journal(o: TransactionOptions, now: () => Date, result: JournalEntry['result'], works: Work[], snapshot?: string, summary?: string, errors?: string[]): void {
-  appendJournal(o.stateDir, entry(now, result, works, snapshot, summary, errors));
+/**
+ * Append to the journal; a journal that cannot be written (a full disk, a symlink planted at
+ * it) is said loudly and does not change the outcome: the kernel holds what the outcome says.
+ */
+function journal(o: TransactionOptions, now: () => Date, result: JournalEntry['result'], works: Work[], snapshot?: string, summary?: string, errors?: string[], extra: Partial<JournalEntry> = {}): void {
+  try {
+    appendJournal(o.stateDir, { ...entry(now, result, works, snapshot, summary, errors), ...extra });
+  } catch (e) {
+    o.say(`warning: the journal ${join(o.stateDir, 'journal.jsonl')} could not be written (${errnoOf(e)}): this run's outcome (${result}) is not recorded there`);
+  }
 }
 
-/** SIGINT/SIGTERM/SIGHUP during the writes: finish the current step, then roll back. */
-function trapSignals(): { check: () => void; release: () => void } {
+/** Remove the "in progress" mark; one that cannot be removed is said (the next run would ask for recover). */
+function clearMark(o: TransactionOptions): void {
+  try {
+    clearInProgress(o.stateDir);
+  } catch (e) {
+    o.say(`warning: ${join(o.stateDir, 'in-progress.json')} could not be removed (${errnoOf(e)}): remove it by hand, the run did finish`);
+  }
+}
+
+function errnoOf(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+interface Interrupt {
+  /** Throw if a signal arrived. */
+  check: () => void;
+  /** The signal that arrived, if any. */
+  got: () => string | undefined;
+  /** Whether the run acted on it (rolled back or stopped); `acted(true)` says it did. */
+  acted: (set?: boolean) => boolean;
+  release: () => void;
+}
+
+/** SIGINT/SIGTERM/SIGHUP from taking the lock to the outcome: finish the current step, then stop or roll back. */
+function trapSignals(): Interrupt {
   let got: string | undefined;
-  const handler = (sig: NodeJS.Signals) => void (got = sig);
+  let acted = false;
+  const handler = (sig: NodeJS.Signals) => void (got ??= sig);
   const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of sigs) process.on(s, handler);
   return {
     check: () => {
       if (got) throw new SystemError(`interrupted by ${got}`);
     },
+    got: () => got,
+    acted: (set) => (acted ||= set === true),
     release: () => {
       for (const s of sigs) process.off(s, handler);
     },

@@ -75,7 +75,7 @@ export function report(outcome: Outcome, out: Output): ExitCode {
       out.result('nothing to do: the live ruleset already matches the target');
       return EXIT.NOTHING_TO_DO;
     case 'applied':
-      out.result(`applied: ${outcome.summary} (snapshot ${outcome.snapshot}${outcome.attempts > 1 ? `, ${outcome.attempts} rounds: Docker changed its rules meanwhile` : ''})`);
+      out.result(`applied: ${outcome.summary} (snapshot ${outcome.snapshot}${outcome.attempts > 1 ? `, ${outcome.attempts} rounds: ${outcome.repairs?.join('; ') || 'Docker changed its rules meanwhile'}` : ''})`);
       return EXIT.OK;
     case 'rolled-back':
       out.error(`FAILED and rolled back to snapshot ${outcome.snapshot}: ${outcome.error}`);

@@ -1,6 +1,7 @@
 // `rollback [SNAPSHOT]`: put back a snapshot's user-owned parts (default: the newest),
 // merged with the current Docker rules, as a transaction of its own (itself snapshotted);
 // with --confirm, undone in turn unless confirmed in time (transact.ts).
+import { checkStateDir } from '../io/state.js';
 import type { Family } from '../core/model.js';
 import type { ExitCode } from '../exit-codes.js';
 import type { PipelineOptions } from '../pipeline.js';
@@ -20,6 +21,7 @@ export interface RollbackOptions extends Omit<PipelineOptions, 'family'> {
 }
 
 export async function rollbackCommand(o: RollbackOptions, out: Output): Promise<ExitCode> {
+  checkStateDir(o.stateDir); // before saying what we would do: a state directory we cannot write stops it here
   const tx = { stateDir: o.stateDir, lockFile: o.lockFile, lockWait: o.lockWait, keep: o.keep, reason: 'rollback', say: (l: string) => out.warn(l) };
   // under the lock: "the newest snapshot" is the newest once no other run can be taking one
   return transact(o, tx, () => {

@@ -12,7 +12,9 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import { armOnApplied, confirmWindow, refuseWhilePending, rollbackOrphan } from '../apply/confirm.js';
 import { runTransaction, type FamilyInput, type TransactionOptions } from '../apply/transaction.js';
 import { withLock } from '../io/lock.js';
-import type { PendingConfirmation } from '../io/pending.js';
+import { clearPending, type PendingConfirmation } from '../io/pending.js';
+import { nudgeWatchdog } from '../io/watchdog.js';
+import { checkStateDir } from '../io/state.js';
 import type { Output } from '../ui/output.js';
 import { report } from './apply.js';
 import { afterArmed } from './confirm-prompt.js';
@@ -35,6 +37,7 @@ type Tx = Omit<TransactionOptions, 'inputs' | 'guard' | 'onApplied' | 'settle'>;
 export async function transact(flags: ConfirmFlags, tx: Tx, inputs: () => Promise<FamilyInput[]> | FamilyInput[], what: string, out: Output): Promise<ExitCode> {
   const ms = flags.confirm === undefined ? undefined : confirmWindow(flags.confirm);
   let armed: PendingConfirmation | undefined;
+  checkStateDir(tx.stateDir); // before anything is written (an orphan's rollback included)
   // Everything decided from state (an orphan, the inputs: a snapshot, a saved plan's live
   // digest) is read holding the lock, the transaction included; the prompt is not.
   const code = await withLock(tx.lockFile, tx.lockWait, async () => {
@@ -49,7 +52,14 @@ export async function transact(flags: ConfirmFlags, tx: Tx, inputs: () => Promis
     const abs = (p?: string) => (p === undefined ? undefined : resolve(p));
     const rollback = { netns: abs(flags.netns), dockerSocket: abs(flags.dockerSocket), preserve: flags.preserve, wait: flags.wait, lockFile: resolve(tx.lockFile), keep: tx.keep };
     const onApplied = ms === undefined ? undefined : armOnApplied({ ms, stateDir: tx.stateDir, families, rollback }, (p) => (armed = p));
-    const outcome = await runTransaction({ ...tx, inputs: ins, guard: refuseWhilePending(tx.stateDir, { force: flags.force, by: `${what} --force`, say: tx.say }), onApplied });
+    // a signal after the watchdog was armed rolls the writes back: the pending change goes with them
+    const disarm = () => {
+      if (!armed) return;
+      clearPending(tx.stateDir);
+      nudgeWatchdog(armed.watchdogPid, armed.token);
+      armed = undefined;
+    };
+    const outcome = await runTransaction({ ...tx, inputs: ins, guard: refuseWhilePending(tx.stateDir, { force: flags.force, by: `${what} --force`, say: tx.say }), onApplied, disarm });
     const code = report(outcome, out);
     if (ms !== undefined && outcome.result === 'nothing-to-do') out.warn('nothing changed: nothing to confirm');
     return code;

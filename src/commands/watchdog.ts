@@ -8,7 +8,13 @@
 // a round), journals it with the lag after the deadline, and exits. SIGHUP and SIGINT are
 // ignored (it has no terminal to lose); SIGTERM — a shutdown, or logind ending the login's
 // processes — means it cannot wait any longer: the unconfirmed change is rolled back now.
+//
+// The deadline is waited for on the monotonic clock: the time left when it is armed is counted
+// down by performance.now(), so a wall clock set back (NTP, an operator, a VM resumed) neither
+// delays the rollback nor, set forward, brings it early. The deadline in the file stays the
+// wall-clock time people read.
 import { writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { LockedError } from '../io/lock.js';
 import { msLeft, readPending } from '../io/pending.js';
@@ -44,23 +50,25 @@ export async function watchdogCommand(o: { stateDir: string; token: string }): P
     return EXIT.NOTHING_PENDING;
   }
   log(`armed: the change of ${first.appliedAt} (snapshot ${first.snapshot}) is rolled back at ${first.deadline} unless confirmed`);
+  const deadline = performance.now() + msLeft(first);
+  const left = () => deadline - performance.now();
   if (msLeft(first) > WARM_MIN_MS) await warmRollback(o.stateDir, first);
   for (let p = mine(); ; p = mine()) {
     if (!p) {
       log('settled (confirmed, or rolled back by another run): exiting');
       return EXIT.OK;
     }
-    const left = msLeft(p);
-    if (left <= 0 || terminated) break;
+    const ms = left();
+    if (ms <= 0 || terminated) break;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.min(left, 1000));
+      const timer = setTimeout(resolve, Math.min(ms, 1000));
       wake = () => {
         clearTimeout(timer);
         resolve();
       };
     });
   }
-  return rollBack(o, terminated, log, out);
+  return rollBack(o, terminated, log, out, () => Math.round(-left()));
 }
 
 /**
@@ -79,7 +87,7 @@ function logOutput(): Output {
   return { print: (t) => write(1, t), result: (l) => write(1, l + '\n'), note: line, verbose: () => {}, warn: line, error: line };
 }
 
-async function rollBack(o: { stateDir: string; token: string }, terminated: boolean, log: (l: string) => void, out: Output): Promise<ExitCode> {
+async function rollBack(o: { stateDir: string; token: string }, terminated: boolean, log: (l: string) => void, out: Output, lagMs: () => number): Promise<ExitCode> {
   const why = terminated ? 'not confirmed (its watchdog was terminated before the deadline)' : 'not confirmed by the deadline';
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const p = readPending(o.stateDir);
@@ -89,14 +97,14 @@ async function rollBack(o: { stateDir: string; token: string }, terminated: bool
     }
     log(`${why}: rolling back to snapshot ${p.snapshot}${round > 1 ? ` (round ${round})` : ''}`);
     try {
-      const r = await rollbackPending(o.stateDir, p, { why, lockWait: LOCK_WAIT_S, say: log, evenIfWatched: true });
+      const r = await rollbackPending(o.stateDir, p, { why, lockWait: LOCK_WAIT_S, say: log, evenIfWatched: true, lagMs });
       if (r === 'settled') {
         log('settled by another run meanwhile: nothing rolled back');
         return EXIT.OK;
       }
       const code = report(r, out);
       if (r.result === 'applied' || r.result === 'nothing-to-do') {
-        log(`rolled back, ${-msLeft(p)} ms after the deadline ${p.deadline}`);
+        log(`rolled back, ${lagMs()} ms after the deadline ${p.deadline}`);
         return EXIT.OK;
       }
       if (r.result === 'rollback-failed') return code;

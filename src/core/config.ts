@@ -6,7 +6,14 @@
 //   backend = nft                       # auto | nft | legacy
 //   rules-ipv4 = /etc/sysconfig/iptables   # the ruleset `reconcile` keeps the kernel at
 //   rules-ipv6 = /etc/sysconfig/ip6tables
+//   timeout = 5m                        # how long iptables-save/-restore may run (--timeout)
 import { ParseError, type Diagnostic } from '../errors.js';
+import { parseDuration } from './duration.js';
+
+/** A child process's bound: `--timeout` or the `timeout` setting, 1 s to 24 h. */
+export function parseTimeout(text: string, what: string): number {
+  return parseDuration(text, what, 1000, 24 * 3_600_000);
+}
 
 export interface Config {
   preserve?: string[];
@@ -14,9 +21,11 @@ export interface Config {
   backend?: 'auto' | 'nft' | 'legacy';
   /** The ruleset file of each family (reconcile's default FILE). */
   rules?: { ipv4?: string; ipv6?: string };
+  /** How long a child process (iptables-restore, iptables-save, …) may run, in ms. */
+  timeoutMs?: number;
 }
 
-const KEYS = ['preserve', 'docker-socket', 'backend', 'rules-ipv4', 'rules-ipv6'];
+const KEYS = ['preserve', 'docker-socket', 'backend', 'rules-ipv4', 'rules-ipv6', 'timeout'];
 
 export function parseConfig(text: string, file: string): Config {
   const cfg: Config = {};
@@ -35,6 +44,13 @@ export function parseConfig(text: string, file: string): Config {
     if (key === 'rules-ipv4' || key === 'rules-ipv6') {
       if (!value.startsWith('/')) return void errors.push({ ...at, reason: `${key} must be an absolute path, not '${value}'` });
       cfg.rules = { ...cfg.rules, [key === 'rules-ipv4' ? 'ipv4' : 'ipv6']: value };
+    }
+    if (key === 'timeout') {
+      try {
+        cfg.timeoutMs = parseTimeout(value, 'timeout');
+      } catch (e) {
+        return void errors.push({ ...at, reason: (e as Error).message });
+      }
     }
     if (key === 'backend') {
       if (value !== 'auto' && value !== 'nft' && value !== 'legacy') return void errors.push({ ...at, reason: `backend must be auto, nft or legacy, not '${value}'` });

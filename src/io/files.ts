@@ -1,6 +1,8 @@
 // Writing a file the user named (a saved plan, a saved ruleset): atomically, mode 0600,
 // through a temporary file made by `tmp` beside it, never following a symlink at the
-// destination (rename replaces the link itself).
+// destination (rename replaces the link itself). Durably: the contents are fsynced before the
+// rename, the directory after it, so that after a power cut the file is there, whole, or (if
+// the cut came first) the previous one is.
 import { closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import tmp from 'tmp';
@@ -27,6 +29,17 @@ export function writePrivateFile(path: string, content: string | Buffer | readon
   } catch (e) {
     rmSync(t.name, { force: true });
     throw new InputError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  fsyncDir(dirname(path));
+}
+
+/** Make a directory's entries (a file created, renamed or removed in it) survive a power cut. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -8,12 +8,15 @@
 //                                           that starts reports it
 //   confirm-pending.json                    a change awaiting confirmation (pending.ts)
 //
-// Directories 0700, files 0600, no symlink followed (state.ts, files.ts).
-import { constants, closeSync, fsyncSync, openSync, readdirSync, rmSync, statfsSync, writeSync, lstatSync } from 'node:fs';
+// Directories 0700, files 0600, no symlink followed (state.ts, files.ts). Durable: each file is
+// fsynced, then its directory, so the snapshot and the "in progress" mark are on disk before
+// the first iptables write (a power cut after it finds them for `recover`).
+import { constants, closeSync, fsyncSync, openSync, readdirSync, rmSync, statfsSync, unlinkSync, writeSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Family, TableName } from '../core/model.js';
 import { UserError } from '../errors.js';
 import { ensureDir, readStateFile, writeStateFile } from './state.js';
+import { fsyncDir } from './files.js';
 
 export interface SnapshotMeta {
   id: string;
@@ -108,6 +111,7 @@ export function appendJournal(stateDir: string, entry: JournalEntry): void {
   } finally {
     closeSync(fd);
   }
+  fsyncDir(stateDir); // (when the journal was created just now)
 }
 
 export function readJournal(stateDir: string): JournalEntry[] {
@@ -146,5 +150,11 @@ export function readInProgress(stateDir: string): JournalEntry | undefined {
 }
 
 export function clearInProgress(stateDir: string): void {
-  rmSync(join(stateDir, 'in-progress.json'), { force: true });
+  try {
+    unlinkSync(join(stateDir, 'in-progress.json'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  fsyncDir(stateDir); // gone for good: a power cut now must not bring back a finished apply's mark
 }

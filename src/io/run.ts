@@ -2,11 +2,25 @@
 // argument array (never a shell string). Tests replace the runner with a fake that records
 // calls or fails on purpose (`setRunner`). Besides: flock(1) on our lock's descriptor
 // (lockDescriptor), and a detached child (the confirmation watchdog, outlives us).
+//
+// Every other child is bounded: it runs in a process group of its own and, past its timeout
+// (default 5 minutes, `--timeout` / the `timeout` setting), the whole group is sent SIGTERM,
+// then SIGKILL 2 s later — a hung iptables-restore, and anything it started, never keeps us
+// (and our lock) waiting. The result is exit 124, as timeout(1) says it.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, read } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { execa, type Options } from 'execa';
+
+/** How long a child may run (ms) unless RunOptions.timeoutMs says otherwise. */
+export const DEFAULT_CHILD_TIMEOUT_MS = 300_000;
+let childTimeoutMs = DEFAULT_CHILD_TIMEOUT_MS;
+
+/** Set the bound of every child process from now on (the --timeout option, the `timeout` setting). */
+export function setChildTimeout(ms: number): void {
+  childTimeoutMs = ms;
+}
 
 export interface RunOptions {
   /** Data for the child's stdin. */
@@ -46,26 +60,57 @@ const execaRunner: Runner = async (file, args, opts) => {
     ...(outFd !== undefined ? { stdout: [outFd] as unknown as Options['stdout'] } : {}),
     reject: false,
     stripFinalNewline: false,
-    timeout: opts.timeoutMs,
+    detached: true, // a process group of its own: a timeout kills all of it
     env: { LC_ALL: 'C' },
     extendEnv: true,
   });
+  const limit = opts.timeoutMs ?? childTimeoutMs;
+  const bound = boundGroup(child.pid, limit);
   let res;
   try {
     res = await child;
   } finally {
+    bound.clear();
     if (outFd !== undefined) closeSync(outFd);
     await follow?.finish();
   }
   // not started at all (no such program, not executable): the shell's 127, with the reason
-  const notStarted = res.exitCode === undefined && !res.timedOut && (res.cause as NodeJS.ErrnoException | undefined)?.syscall?.startsWith('spawn');
+  const notStarted = res.exitCode === undefined && !bound.fired() && (res.cause as NodeJS.ErrnoException | undefined)?.syscall?.startsWith('spawn');
   return {
-    exitCode: res.exitCode ?? (res.timedOut ? 124 : notStarted ? 127 : 1),
+    exitCode: bound.fired() ? 124 : (res.exitCode ?? (notStarted ? 127 : 1)),
     stdout: String(res.stdout ?? ''),
-    stderr: String(res.stderr ?? '') + (res.timedOut ? `\n(timed out after ${opts.timeoutMs} ms)` : notStarted ? `${(res.cause as Error).message}\n` : ''),
+    stderr: (bound.fired() ? `timed out after ${limit / 1000} s (--timeout): killed it and everything it started\n` : '') +
+      String(res.stderr ?? '') + (notStarted ? `${(res.cause as Error).message}\n` : ''),
     command: [cmd, ...argv].join(' '),
   };
 };
+
+/** After `ms`, SIGTERM to the process group `pgid`, then SIGKILL 2 s later if it is still there. */
+function boundGroup(pgid: number | undefined, ms: number): { clear: () => void; fired: () => boolean } {
+  let fired = false;
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      if (pgid) process.kill(-pgid, sig);
+    } catch {
+      // gone already
+    }
+  };
+  let hard: NodeJS.Timeout | undefined;
+  const soft = setTimeout(() => {
+    fired = true;
+    kill('SIGTERM');
+    hard = setTimeout(() => kill('SIGKILL'), 2000);
+  }, ms);
+  return {
+    clear: () => {
+      clearTimeout(soft);
+      if (hard) clearTimeout(hard);
+      // what the child left running in its group goes with it (SIGKILL: it had its time)
+      if (fired) kill('SIGKILL');
+    },
+    fired: () => fired,
+  };
+}
 
 /** Read a file behind its writer: poll while idle, then read to the end once it is done. */
 function followFile(path: string, onChunk: (chunk: string) => void): { finish: () => Promise<void> } {
