@@ -9,6 +9,11 @@
 // The tool's own long options (`--backend`, `--state-dir`, …) are accepted too, long form
 // only, so that they never collide with iptables-restore's short ones. Nothing here touches
 // the system; the yargs table (cli.ts) stays for the commands.
+//
+// An option given twice: iptables-restore's own as iptables-restore 1.8.9 takes them (the last
+// counts: `-T filter -T nat` restores nat); the tool's own as the command table does — a flag
+// may repeat, an option with a value given twice is an error, --preserve adds to a list.
+// Words that look like options but name files in the current directory: option-words.ts.
 import type { Family } from './core/model.js';
 import { UsageError } from './errors.js';
 
@@ -43,7 +48,7 @@ const SPECS: readonly Spec[] = [
   { long: 'modprobe', short: 'M', arg: 'required' },
   { long: 'ipv4', short: '4', arg: 'none' },
   { long: 'ipv6', short: '6', arg: 'none' },
-  // ours, long form only
+  // ours, long form only (IPTABLES_RESTORE_OPTIONS ends here: a value of ours given twice is an error)
   { long: 'backend', arg: 'required' },
   { long: 'state-dir', arg: 'required' },
   { long: 'docker-socket', arg: 'required' },
@@ -181,7 +186,12 @@ function longSpec(name: string): Spec {
   throw new UsageError(`unrecognized option '--${name}'`);
 }
 
+/** iptables-restore's own options: repeating one is accepted, as getopt in iptables-restore does. */
+const OWN = SPECS.slice(0, SPECS.findIndex((s) => s.long === 'backend'));
+
 function build(seen: Array<[Spec, string | undefined]>, file: string | undefined): TwinArgs {
+  const twice = seen.find(([spec], i) => spec.arg !== 'none' && spec.long !== 'preserve' && !OWN.includes(spec) && seen.findIndex(([s]) => s === spec) !== i);
+  if (twice) throw new UsageError(`option '--${twice[0].long}' given more than once: give it once`);
   const t: TwinArgs = { counters: false, noflush: false, test: false, verbose: false, version: false, help: false, preserve: [], force: false, quiet: false, file };
   for (const [spec, value] of seen) {
     const v = value ?? '';

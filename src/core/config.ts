@@ -6,7 +6,9 @@
 //   backend = nft                       # auto | nft | legacy
 //   rules-ipv4 = /etc/sysconfig/iptables   # the ruleset `reconcile` keeps the kernel at
 //   rules-ipv6 = /etc/sysconfig/ip6tables
+//   max-ruleset-size = 64M              # the most of a ruleset read (default 32M; limits.ts)
 import { ParseError, type Diagnostic } from '../errors.js';
+import { parseSize } from './limits.js';
 
 export interface Config {
   preserve?: string[];
@@ -14,9 +16,11 @@ export interface Config {
   backend?: 'auto' | 'nft' | 'legacy';
   /** The ruleset file of each family (reconcile's default FILE). */
   rules?: { ipv4?: string; ipv6?: string };
+  /** The largest ruleset read, in bytes (a saved plan: four times this). */
+  maxRulesetSize?: number;
 }
 
-const KEYS = ['preserve', 'docker-socket', 'backend', 'rules-ipv4', 'rules-ipv6'];
+const KEYS = ['preserve', 'docker-socket', 'backend', 'rules-ipv4', 'rules-ipv6', 'max-ruleset-size'];
 
 export function parseConfig(text: string, file: string): Config {
   const cfg: Config = {};
@@ -35,6 +39,11 @@ export function parseConfig(text: string, file: string): Config {
     if (key === 'rules-ipv4' || key === 'rules-ipv6') {
       if (!value.startsWith('/')) return void errors.push({ ...at, reason: `${key} must be an absolute path, not '${value}'` });
       cfg.rules = { ...cfg.rules, [key === 'rules-ipv4' ? 'ipv4' : 'ipv6']: value };
+    }
+    if (key === 'max-ruleset-size') {
+      const n = parseSize(value);
+      if (n === undefined) return void errors.push({ ...at, reason: `max-ruleset-size must be a size such as 64M (K, M, G: binary units), not '${value}'` });
+      cfg.maxRulesetSize = n;
     }
     if (key === 'backend') {
       if (value !== 'auto' && value !== 'nft' && value !== 'legacy') return void errors.push({ ...at, reason: `backend must be auto, nft or legacy, not '${value}'` });
