@@ -143,26 +143,45 @@ export function formatBytes(n: number): string {
 function readAll(fd: number, name: string, limit: Limit): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
-  for (;;) {
-    const chunk = Buffer.allocUnsafe(Math.min(65536, limit.bytes + 1 - total));
-    let n: number;
-    try {
-      n = readSync(fd, chunk, 0, chunk.length, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        pause(5); // a non-blocking pipe or terminal (ours, or shared with our parent): wait for data
-        continue;
+  let from = fd;
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(65536, limit.bytes + 1 - total));
+      let n: number;
+      try {
+        n = readSync(from, chunk, 0, chunk.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          from = from === fd ? (reopenBlocking(fd) ?? fd) : from;
+          if (from === fd) pause(5);
+          continue;
+        }
+        if (code === 'EOF') break;
+        throw new InputError(`${clip(name)}: cannot read: ${code ?? (e as Error).message}`);
       }
-      if (code === 'EOF') break;
-      throw new InputError(`${clip(name)}: cannot read: ${code ?? (e as Error).message}`);
+      if (n === 0) break;
+      total += n;
+      if (total > limit.bytes) throw overLimit(name, limit);
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
     }
-    if (n === 0) break;
-    total += n;
-    if (total > limit.bytes) throw overLimit(name, limit);
-    chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+  } finally {
+    if (from !== fd) closeSync(from);
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+}
+
+/**
+ * A non-blocking pipe or terminal (stdin: loading yargs makes it non-blocking) opened again
+ * through /proc, as a blocking one of our own: we wait in read(2), not in a loop. undefined
+ * when that cannot be done (a socket); then we poll.
+ */
+function reopenBlocking(fd: number): number | undefined {
+  try {
+    return openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NOCTTY);
+  } catch {
+    return undefined;
+  }
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
