@@ -1,11 +1,16 @@
 // The command table: options → typed calls. No logic lives here; each verb's module is
 // loaded only when that verb runs, so `--version` and `--help` start fast.
+//
+// The command line (README, man page "INPUT AND COMMAND LINE"): options before or after the
+// files, `--` ends them, `-` is stdin (standIns); an option with a value given twice is an error
+// (refuseRepeats); an option word that names a file here is refused (option-words.ts, main.ts);
+// the commands that take the lock check their inputs first (preflight).
 import yargs, { type Argv } from 'yargs';
 import { pipelineArgs, type GivenOptions } from './command-options.js';
 import { profileNames } from './core/owners/index.js';
 import type { Family } from './core/model.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { UsageError } from './errors.js';
+import { clip, UsageError } from './errors.js';
 import { consoleOutput } from './ui/output.js';
 
 export { VERSION } from './version.js';
@@ -282,7 +287,7 @@ function standIns(argv: readonly string[]) {
     const m = typeof value === 'string' ? /^\u2063operand(\d+)\u2063$/.exec(value) : null;
     if (!m) return value;
     const o = originals[Number(m[1])];
-    if (o.afterDashDash && !POSITIONALS.includes(key)) throw new UsageError(`option --${key} takes its value before --: the words after -- are files`);
+    if (o.afterDashDash && !POSITIONALS.includes(key)) throw new UsageError(`option --${clip(key)} takes its value before --: the words after -- are files`);
     return o.word;
   };
   return {
@@ -309,7 +314,7 @@ function refuseRepeats(a: Record<string, unknown>): void {
   const repeated = Object.keys(a).filter((k) => !['_', 'preserve'].includes(k) && !isCamel(k) && Array.isArray(a[k]));
   if (repeated.length === 0) return;
   const name = repeated.reduce((x, y) => (y.length > x.length ? y : x));
-  throw new UsageError(`option ${name.length > 1 ? '--' : '-'}${name} given more than once: give it once`);
+  throw new UsageError(`option ${name.length > 1 ? '--' : '-'}${clip(name)} given more than once: give it once`);
 }
 
 
