@@ -1,11 +1,16 @@
 // The command table: options → typed calls. No logic lives here; each verb's module is
 // loaded only when that verb runs, so `--version` and `--help` start fast.
+//
+// The command line (README, man page "INPUT AND COMMAND LINE"): options before or after the
+// files, `--` ends them, `-` is stdin (standIns); an option with a value given twice is an error
+// (refuseRepeats); an option word that names a file here is refused (option-words.ts, main.ts);
+// the commands that take the lock check their inputs first (preflight).
 import yargs, { type Argv } from 'yargs';
 import { pipelineArgs, type GivenOptions } from './command-options.js';
 import { profileNames } from './core/owners/index.js';
 import type { Family } from './core/model.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { UsageError } from './errors.js';
+import { clip, UsageError } from './errors.js';
 import { consoleOutput } from './ui/output.js';
 
 export { VERSION } from './version.js';
@@ -24,7 +29,8 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
   const given = <A extends GivenOptions>(a: A): A => ({ ...a, backend: isGiven('backend') ? a.backend : undefined });
   const familyOf = (a: { ipv4?: boolean; ipv6?: boolean }): Family => (a.ipv6 ? 'ipv6' : a.ipv4 ? 'ipv4' : global.family);
 
-  const parser = yargs(argv.map((x) => (x === '--confirm' ? '--confirm=' : x))) // bare --confirm never takes the next word as its value
+  const words = standIns(argv);
+  const parser = yargs(words.argv.map((x) => (x === '--confirm' ? '--confirm=' : x))) // bare --confirm never takes the next word as its value
     .scriptName(global.prog)
     .usage(`$0 <command> [options]\n\nA Docker-safe replacement for ${global.family === 'ipv4' ? 'iptables' : 'ip6tables'}-restore.`)
     .option('ipv4', { alias: '4', type: 'boolean', description: 'IPv4 rules (default for iptables-safe-restore)' })
@@ -32,6 +38,11 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
     .option('verbose', { alias: 'v', type: 'boolean', description: 'say more about what is done' })
     .option('quiet', { alias: 'q', type: 'boolean', description: 'print only data and errors' })
     .conflicts('ipv4', 'ipv6')
+    // before yargs validates: the stand-ins replaced by the words they stand for; an option twice refused
+    .middleware((a) => {
+      words.restore(a);
+      refuseRepeats(a);
+    }, true)
     .command(
       'check [file]',
       'validate a ruleset offline (syntax and references); exit 0 when valid, 1 with FILE:LINE: reason when not',
@@ -44,7 +55,9 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
           .option('force', FORCE),
       async (a) => {
         const { check } = await import('./commands/check.js');
-        code = await check({ file: a.file, family: familyOf(a), canonical: a.canonical, kernel: a.kernel, backend: a.backend, force: a.force }, out(a));
+        const { readConfig } = await import('./io/config.js');
+        const { maxRulesetSize } = readConfig(undefined);
+        code = await check({ file: a.file, family: familyOf(a), canonical: a.canonical, kernel: a.kernel, backend: a.backend, force: a.force, maxRulesetSize }, out(a));
       },
     )
     .command(
@@ -97,6 +110,7 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
         const { applyCommand } = await import('./commands/apply.js');
         const base = await pipelineArgs(given(a), familyOf(a));
         const files = [a.file, a.file6].filter((f): f is string => f !== undefined);
+        await preflight(base, a.plan ? [] : files.length ? files : ['-'], a.plan);
         code = await applyCommand(
           { ...base, ...txArgs(a), files: files.length ? files : ['-'], family: a.family ?? familyOf(a), plan: a.plan, recover: a.recover, confirm: a.confirm, force: a.force },
           out(a),
@@ -177,9 +191,13 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
         '(IPv6: /etc/sysconfig/ip6tables, /etc/iptables/rules.v6)',
       (y) => txOptions(stateOptions(pipelineOptions(y.positional('file', { type: 'string', description: 'restore-format file (default: see above)' })))),
       async (a) => {
-        const { reconcileCommand } = await import('./commands/reconcile.js');
+        const { reconcileCommand, defaultRulesFile } = await import('./commands/reconcile.js');
         const { readConfig } = await import('./io/config.js');
-        code = await reconcileCommand({ ...(await pipelineArgs(given(a), familyOf(a))), ...txArgs(a), config: readConfig(a.config) }, out(a));
+        const base = await pipelineArgs(given(a), familyOf(a));
+        const config = readConfig(a.config);
+        const file = base.file ?? defaultRulesFile(base.family, config);
+        await preflight(base, [file]);
+        code = await reconcileCommand({ ...base, file, ...txArgs(a), config }, out(a));
       },
     )
     .command(
@@ -226,13 +244,78 @@ export async function runCli(argv: string[], global: Global): Promise<ExitCode> 
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UsageError(msg);
+      throw new UsageError(words.unmask(msg));
     });
   await parser.parseAsync();
   return code;
 }
 
 export { UsageError };
+
+/** Before the tool's lock: each input refused now if it cannot be read (not a regular file, too large); stdin read now (io/input.ts). */
+async function preflight(base: { liveFrom?: string; maxRulesetSize?: number }, files: string[], plan?: string): Promise<void> {
+  const { preflightInputs } = await import('./io/input.js');
+  const { planLimit, rulesetLimit } = await import('./core/limits.js');
+  const limit = rulesetLimit(base.maxRulesetSize);
+  preflightInputs([
+    ...files.map((path) => ({ path, limit })),
+    ...(base.liveFrom !== undefined ? [{ path: base.liveFrom, limit }] : []),
+    ...(plan !== undefined ? [{ path: plan, limit: planLimit(base.maxRulesetSize) }] : []),
+  ]);
+}
+
+/**
+ * yargs reads a lone `-` as an empty string, and leaves the words after `--` out of the
+ * positionals; both are FILEs here (`check -`: stdin; `check -- -x.rules`: that file). They go
+ * to yargs as stand-ins, which do not start with `-` (so are never options) and come back in
+ * place once parsed. A word after `--` that lands in an option's value (`--preserve x -- f`)
+ * is refused: options come before `--` (option-words.ts).
+ */
+function standIns(argv: readonly string[]) {
+  const originals: Array<{ word: string; afterDashDash: boolean }> = [];
+  const completing = argv[0] === '--get-yargs-completions';
+  const dashDash = completing ? -1 : argv.indexOf('--');
+  const mapped = argv.flatMap((word, i) => {
+    if (i === dashDash) return [];
+    if (completing || (word !== '-' && (dashDash < 0 || i < dashDash))) return [word];
+    originals.push({ word, afterDashDash: dashDash >= 0 && i > dashDash });
+    return [`\u2063operand${originals.length - 1}\u2063`];
+  });
+  const unmask = (text: string) => text.replace(/\u2063operand(\d+)\u2063/g, (_, k: string) => originals[Number(k)].word);
+  const back = (key: string, value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map((v) => back(key, v));
+    const m = typeof value === 'string' ? /^\u2063operand(\d+)\u2063$/.exec(value) : null;
+    if (!m) return value;
+    const o = originals[Number(m[1])];
+    if (o.afterDashDash && !POSITIONALS.includes(key)) throw new UsageError(`option --${clip(key)} takes its value before --: the words after -- are files`);
+    return o.word;
+  };
+  return {
+    argv: mapped,
+    unmask,
+    /** Each option under its own name, then its camelCase copy as yargs makes one. */
+    restore(a: Record<string, unknown>): void {
+      for (const key of Object.keys(a)) if (key !== '$0' && !isCamel(key)) a[key] = back(key, a[key]);
+      for (const key of Object.keys(a)) if (isCamel(key) && kebab(key) in a) a[key] = a[kebab(key)];
+    },
+  };
+}
+
+const POSITIONALS = ['_', 'file', 'file6', 'snapshot'];
+const isCamel = (key: string) => key.length > 1 && /[A-Z]/.test(key);
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * An option given twice. Flags may repeat (the last of --color/--no-color counts, as with
+ * getopt); an option with a value may not — which one was meant? — except --preserve, a list:
+ * each adds. yargs collects a repeated value into an array, which is how it shows here.
+ */
+function refuseRepeats(a: Record<string, unknown>): void {
+  const repeated = Object.keys(a).filter((k) => !['_', 'preserve'].includes(k) && !isCamel(k) && Array.isArray(a[k]));
+  if (repeated.length === 0) return;
+  const name = repeated.reduce((x, y) => (y.length > x.length ? y : x));
+  throw new UsageError(`option ${name.length > 1 ? '--' : '-'}${clip(name)} given more than once: give it once`);
+}
 
 
 /** Options shared by every command that reads the live ruleset. */

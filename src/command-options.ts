@@ -33,6 +33,7 @@ export async function pipelineArgs(a: GivenOptions, family: Family): Promise<Pip
     preserve: [...(cfg.preserve ?? []), ...(a.preserve ?? [])],
     netns: netnsPath(a.netns),
     force: a.force,
+    maxRulesetSize: cfg.maxRulesetSize,
   };
 }
 

@@ -43,3 +43,12 @@ export class PermissionError extends UserError {}
 
 /** A change is awaiting confirmation (apply --confirm): a command that would change the kernel refuses. */
 export class PendingConfirmationError extends UserError {}
+
+/**
+ * A piece of input (a file name, an argument) as a message may show it: control characters as
+ * `?` (one line stays one line), at most `max` characters. A root tool may be handed any file.
+ */
+export function clip(s: string, max = 80): string {
+  const flat = s.replace(/[\x00-\x1f\x7f]/g, '?');
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}

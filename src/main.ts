@@ -4,9 +4,11 @@
 // error becomes a message and an exit code (exit-codes.ts; the twin answers 0/1 as
 // iptables-restore does). A user's mistake never shows a stack trace; an internal bug does,
 // because then the trace is what helps.
+import { lstatSync } from 'node:fs';
 import { basename } from 'node:path';
 import { formatDiagnostic, ParseError, UsageError } from './errors.js';
 import { exitCodeFor, isReportable, twinExitCode, type ExitCode } from './exit-codes.js';
+import { refuseOptionsNamingFiles } from './option-words.js';
 import { isVerbInvocation } from './twin-args.js';
 import { stderrRaw, stderrText } from './ui/output.js';
 
@@ -23,6 +25,8 @@ export async function main(argv: string[], invokedAs: string): Promise<number> {
   const twin = !isVerbInvocation(argv);
   let code: ExitCode;
   try {
+    // an option reached through a file name (a glob) is never taken: option-words.ts
+    if (argv[0] !== '--get-yargs-completions') refuseOptionsNamingFiles(argv, existsHere);
     if (twin) {
       const { twinCommand } = await import('./commands/twin.js');
       code = await twinCommand(argv, { family, prog });
@@ -35,6 +39,15 @@ export async function main(argv: string[], invokedAs: string): Promise<number> {
     code = exitCodeFor(err);
   }
   return twin ? twinExitCode(code) : code;
+}
+
+/** A file (of any kind, a dangling link too) of that name in the current directory. */
+function existsHere(name: string): boolean {
+  try {
+    return lstatSync(name, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false; // ENAMETOOLONG, ENOTDIR: no such file here
+  }
 }
 
 function report(err: unknown, prog: string, twin: boolean): void {

@@ -16,6 +16,7 @@ import { learnDockerFacts, type DockerFacts } from './core/facts.js';
 import { selectProfiles, type OwnerProfile } from './core/owners/index.js';
 import type { Diagnostic } from './errors.js';
 import { readInput, textDigest, type Input } from './io/input.js';
+import { rulesetLimit } from './core/limits.js';
 import { readLive, type Live } from './io/live.js';
 import { readDockerApi, DEFAULT_DOCKER_SOCKET } from './io/docker-api.js';
 import { detectBackend, otherBackendInUse, toolVersion, type Backend } from './io/iptables.js';
@@ -41,6 +42,8 @@ export interface PipelineOptions {
   wait?: number;
   /** Read an input file a non-root user could have written (a warning instead of a refusal). */
   force?: boolean;
+  /** The largest ruleset read (FILE, stdin, --live-from), in bytes: the configuration's max-ruleset-size (core/limits.ts). */
+  maxRulesetSize?: number;
   /** iptables-restore --noflush: the file's commands act on the live ruleset (the twin's -n). */
   noflush?: boolean;
   /** An input with no tables is an empty ruleset (nothing to do), as iptables-restore takes it: the twin, reconcile. */
@@ -80,14 +83,14 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   // Everything that waits on other processes starts now and runs while we parse the file:
   // iptables-save (parsed as it writes), the other backend's save (split brain), the Docker
   // API, the iptables version (part of the canonical cache key).
-  const livePromise = readLive({ family: opts.family, backend: backendHere ?? opts.backend, liveFrom: opts.liveFrom, netns: opts.netns, force: opts.force });
+  const livePromise = readLive({ family: opts.family, backend: backendHere ?? opts.backend, liveFrom: opts.liveFrom, netns: opts.netns, force: opts.force, maxRulesetSize: opts.maxRulesetSize });
   const splitBrain = backendHere && !opts.liveFrom ? otherBackendInUse(opts.family, backendHere, opts.netns) : Promise.resolve(false);
   const apiPromise = dockerApi(opts);
   if (opts.canonical && backendHere && root) void toolVersion(opts.family, backendHere).catch(() => {});
   for (const p of [livePromise, splitBrain, apiPromise]) Promise.resolve(p).catch(() => {}); // awaited below; a parse error must not leave them unhandled
   const input: Input = opts.inputText
     ? { name: opts.inputText.name, text: opts.inputText.text, digest: textDigest(opts.inputText.text) }
-    : readInput(opts.file, { force: opts.force });
+    : readInput(opts.file, { force: opts.force, limit: rulesetLimit(opts.maxRulesetSize) });
   // --noflush: the file's commands replay on the live ruleset, so they wait for it
   const base = opts.noflush ? (await livePromise).ruleset : undefined;
   // a text that passed every check before (same digest) is parsed the quick way: checked-files.ts
@@ -151,7 +154,7 @@ export interface ClassifiedLive {
 /** The live ruleset alone, each chain and rule labelled with its owner (save, stop: no file). */
 export async function classifyLive(opts: Omit<PipelineOptions, 'file'> & { counters?: boolean }): Promise<ClassifiedLive> {
   const profiles = selectProfiles(opts.preserve ?? []);
-  const live = await readLive({ family: opts.family, backend: opts.backend, liveFrom: opts.liveFrom, netns: opts.netns, counters: opts.counters, force: opts.force });
+  const live = await readLive({ family: opts.family, backend: opts.backend, liveFrom: opts.liveFrom, netns: opts.netns, counters: opts.counters, force: opts.force, maxRulesetSize: opts.maxRulesetSize });
   const api = await dockerApi(opts);
   const facts = learnDockerFacts({ live: [live.ruleset], networks: api.facts?.networks, firewallBackend: api.facts?.firewallBackend });
   return { live, profiles, liveClass: classify(live.ruleset, profiles, facts), notes: api.why ? [api.why] : [] };

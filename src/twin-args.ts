@@ -9,8 +9,13 @@
 // The tool's own long options (`--backend`, `--state-dir`, …) are accepted too, long form
 // only, so that they never collide with iptables-restore's short ones. Nothing here touches
 // the system; the yargs table (cli.ts) stays for the commands.
+//
+// An option given twice: iptables-restore's own as iptables-restore 1.8.9 takes them (the last
+// counts: `-T filter -T nat` restores nat); the tool's own as the command table does — a flag
+// may repeat, an option with a value given twice is an error, --preserve adds to a list.
+// Words that look like options but name files in the current directory: option-words.ts.
 import type { Family } from './core/model.js';
-import { UsageError } from './errors.js';
+import { clip, UsageError } from './errors.js';
 
 /** The command words; anything else in the first operand's place is the twin's FILE. */
 export const VERBS = [
@@ -43,7 +48,7 @@ const SPECS: readonly Spec[] = [
   { long: 'modprobe', short: 'M', arg: 'required' },
   { long: 'ipv4', short: '4', arg: 'none' },
   { long: 'ipv6', short: '6', arg: 'none' },
-  // ours, long form only
+  // ours, long form only (IPTABLES_RESTORE_OPTIONS ends here: a value of ours given twice is an error)
   { long: 'backend', arg: 'required' },
   { long: 'state-dir', arg: 'required' },
   { long: 'docker-socket', arg: 'required' },
@@ -168,7 +173,7 @@ export function parseTwinArgs(argv: readonly string[]): TwinArgs {
       break;
     }
   }
-  if (operands.length > 1) throw new UsageError(`unknown arguments found on the command line: ${operands.slice(1).join(' ')} (one FILE at most)`);
+  if (operands.length > 1) throw new UsageError(`unknown arguments found on the command line: ${clip(operands.slice(1).join(' '))} (one FILE at most)`);
   return build(seen, operands[0]);
 }
 
@@ -177,11 +182,16 @@ function longSpec(name: string): Spec {
   if (exact) return exact;
   const prefixed = name ? SPECS.filter((s) => s.long.startsWith(name)) : [];
   if (prefixed.length === 1) return prefixed[0];
-  if (prefixed.length > 1) throw new UsageError(`option '--${name}' is ambiguous; possibilities: ${prefixed.map((s) => `'--${s.long}'`).join(' ')}`);
-  throw new UsageError(`unrecognized option '--${name}'`);
+  if (prefixed.length > 1) throw new UsageError(`option '--${clip(name)}' is ambiguous; possibilities: ${prefixed.map((s) => `'--${s.long}'`).join(' ')}`);
+  throw new UsageError(`unrecognized option '--${clip(name)}'`);
 }
 
+/** iptables-restore's own options: repeating one is accepted, as getopt in iptables-restore does. */
+const OWN = SPECS.slice(0, SPECS.findIndex((s) => s.long === 'backend'));
+
 function build(seen: Array<[Spec, string | undefined]>, file: string | undefined): TwinArgs {
+  const twice = seen.find(([spec], i) => spec.arg !== 'none' && spec.long !== 'preserve' && !OWN.includes(spec) && seen.findIndex(([s]) => s === spec) !== i);
+  if (twice) throw new UsageError(`option '--${twice[0].long}' given more than once: give it once`);
   const t: TwinArgs = { counters: false, noflush: false, test: false, verbose: false, version: false, help: false, preserve: [], force: false, quiet: false, file };
   for (const [spec, value] of seen) {
     const v = value ?? '';
@@ -198,11 +208,11 @@ function build(seen: Array<[Spec, string | undefined]>, file: string | undefined
       case 'ipv4': t.family = 'ipv4'; break;
       case 'ipv6': t.family = 'ipv6'; break;
       case 'wait':
-        if (value !== undefined && !isNumber(value)) throw new UsageError(`wait seconds not numeric: '${value}'`);
+        if (value !== undefined && !isNumber(value)) throw new UsageError(`wait seconds not numeric: '${clip(value)}'`);
         t.wait = value === undefined ? 'forever' : Number(value);
         break;
       case 'wait-interval':
-        if (!isNumber(v) || Number(v) > 999999) throw new UsageError(`wait interval must be a number of microseconds up to 999999, not '${v}'`);
+        if (!isNumber(v) || Number(v) > 999999) throw new UsageError(`wait interval must be a number of microseconds up to 999999, not '${clip(v)}'`);
         t.waitInterval = Number(v);
         break;
       case 'table': t.table = v; break;

@@ -2,10 +2,11 @@
 // verified, rolled back on any failure (apply/transaction.ts). `--plan SAVED` applies a saved
 // plan only if the live ruleset still has the digest it recorded; `--confirm[=DURATION]` rolls
 // it back unless confirmed in time (transact.ts). Exit codes: exit-codes.ts.
-import { readFileSync } from 'node:fs';
 import type { Family, TableName } from '../core/model.js';
 import { liveDigest } from '../core/plan.js';
-import { UserError } from '../errors.js';
+import { clip, InputError, UserError } from '../errors.js';
+import { planLimit } from '../core/limits.js';
+import { readBounded } from '../io/input.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { readLive } from '../io/live.js';
 import { readInProgress } from '../io/journal.js';
@@ -56,17 +57,27 @@ function fromFiles(o: ApplyOptions): FamilyInput[] {
 async function fromPlan(o: ApplyOptions): Promise<FamilyInput[]> {
   let plan: PlanJson;
   try {
-    plan = JSON.parse(readFileSync(o.plan!, 'utf8')) as PlanJson;
+    const bytes = readBounded(o.plan!, planLimit(o.maxRulesetSize)); // a FIFO or a device is refused, a file over the limit too
+    plan = JSON.parse(bytes.toString('utf8')) as PlanJson;
   } catch (e) {
-    throw new UserError(`${o.plan}: not a saved plan: ${(e as Error).message}`);
+    if (e instanceof InputError) throw e;
+    throw new UserError(`${clip(o.plan!)}: not a saved plan: ${clip((e as Error).message)}`);
   }
-  if (plan.schema !== 'iptables-safe-restore/plan' || plan.schemaVersion !== 1) throw new UserError(`${o.plan}: not a saved plan of schema version 1`);
+  if (!isPlan(plan)) throw new UserError(`${clip(o.plan!)}: not a saved plan of schema version 1`);
   const backend = o.backend && o.backend !== 'auto' ? o.backend : (plan.backend ?? undefined);
   const live = await readLive({ family: plan.family, backend, netns: o.netns });
   if (liveDigest(live.ruleset, plan.live.tables as TableName[]) !== plan.live.digest) {
     throw new StalePlanError(`${o.plan}: stale: the live ruleset changed since the plan was made (${plan.createdAt}); make a new plan`);
   }
   return [{ ...o, family: plan.family, backend: backend ?? 'auto', canonical: 'auto', inputText: { name: `${o.plan} (plan target)`, text: plan.target } }];
+}
+
+/** The fields apply reads, of the types it reads them as (anything else is not a plan: never a TypeError). */
+function isPlan(p: unknown): p is PlanJson {
+  const x = p as Partial<PlanJson> | null;
+  return typeof x === 'object' && x !== null && x.schema === 'iptables-safe-restore/plan' && x.schemaVersion === 1 &&
+    (x.family === 'ipv4' || x.family === 'ipv6') && typeof x.target === 'string' && (x.backend == null || x.backend === 'nft' || x.backend === 'legacy') &&
+    typeof x.live === 'object' && x.live !== null && typeof x.live.digest === 'string' && Array.isArray(x.live.tables) && x.live.tables.every((t) => typeof t === 'string');
 }
 
 export function report(outcome: Outcome, out: Output): ExitCode {

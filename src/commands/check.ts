@@ -7,6 +7,7 @@ import { normalizeRuleset } from '../core/normalize.js';
 import { formatDiagnostic } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { readInput } from '../io/input.js';
+import { rulesetLimit } from '../core/limits.js';
 import type { Output } from '../ui/output.js';
 
 export interface CheckOptions {
@@ -18,10 +19,12 @@ export interface CheckOptions {
   backend?: 'nft' | 'legacy' | 'auto';
   /** Read a file a non-root user could have written (input.ts). */
   force?: boolean;
+  /** The largest ruleset read, in bytes (the configuration's max-ruleset-size; core/limits.ts). */
+  maxRulesetSize?: number;
 }
 
 export async function check(opts: CheckOptions, out: Output): Promise<ExitCode> {
-  const input = readInput(opts.file, { force: opts.force });
+  const input = readInput(opts.file, { force: opts.force, limit: rulesetLimit(opts.maxRulesetSize) });
   if (input.unsafe) out.warn(`${input.name}: ${input.unsafe}; anyone who can write it controls your firewall`);
   const { ruleset, warnings } = parseRuleset(input.text, { file: input.name, family: opts.family });
   for (const w of warnings) out.warn(formatDiagnostic(w).replace(/^([^:]+:\d+): /, '$1: warning: '));

@@ -15,6 +15,8 @@
 // (an empty rules.v6 saved on a host without IPv6 rules).
 import { isTableName, type Family } from '../core/model.js';
 import { pipelineArgs } from '../command-options.js';
+import { rulesetLimit } from '../core/limits.js';
+import { preflightInputs } from '../io/input.js';
 import { UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { DEFAULT_LOCK_FILE } from '../io/lock.js';
@@ -60,6 +62,8 @@ export async function twinCommand(argv: string[], g: { family: Family; prog: str
 
 async function twinInput(a: TwinArgs, family: Family): Promise<FamilyInput> {
   const base = await pipelineArgs({ file: a.file, backend: a.backend, dockerSocket: a.dockerSocket, preserve: a.preserve, config: a.config, netns: a.netns, force: a.force }, family);
+  // before the lock: a FIFO or a device refused, stdin read (bounded) now — io/input.ts
+  preflightInputs([{ path: a.file, limit: rulesetLimit(base.maxRulesetSize) }]);
   return {
     ...base, family, canonical: 'auto', stateDir: a.stateDir ?? DEFAULT_STATE_DIR,
     wait: typeof a.wait === 'number' ? a.wait : undefined, waitInterval: a.waitInterval, modprobe: a.modprobe,

@@ -7,8 +7,10 @@
 //   rules-ipv4 = /etc/sysconfig/iptables   # the ruleset `reconcile` keeps the kernel at
 //   rules-ipv6 = /etc/sysconfig/ip6tables
 //   timeout = 5m                        # how long iptables-save/-restore may run (--timeout)
+//   max-ruleset-size = 64M              # the most of a ruleset read (default 32M; limits.ts)
 import { ParseError, type Diagnostic } from '../errors.js';
 import { parseDuration } from './duration.js';
+import { parseSize } from './limits.js';
 
 /** A child process's bound: `--timeout` or the `timeout` setting, 1 s to 24 h. */
 export function parseTimeout(text: string, what: string): number {
@@ -23,9 +25,11 @@ export interface Config {
   rules?: { ipv4?: string; ipv6?: string };
   /** How long a child process (iptables-restore, iptables-save, …) may run, in ms. */
   timeoutMs?: number;
+  /** The largest ruleset read, in bytes (a saved plan: four times this). */
+  maxRulesetSize?: number;
 }
 
-const KEYS = ['preserve', 'docker-socket', 'backend', 'rules-ipv4', 'rules-ipv6', 'timeout'];
+const KEYS = ['preserve', 'docker-socket', 'backend', 'rules-ipv4', 'rules-ipv6', 'timeout', 'max-ruleset-size'];
 
 export function parseConfig(text: string, file: string): Config {
   const cfg: Config = {};
@@ -51,6 +55,11 @@ export function parseConfig(text: string, file: string): Config {
       } catch (e) {
         return void errors.push({ ...at, reason: (e as Error).message });
       }
+    }
+    if (key === 'max-ruleset-size') {
+      const n = parseSize(value);
+      if (n === undefined) return void errors.push({ ...at, reason: `max-ruleset-size must be a size such as 64M (K, M, G: binary units), not '${value}'` });
+      cfg.maxRulesetSize = n;
     }
     if (key === 'backend') {
       if (value !== 'auto' && value !== 'nft' && value !== 'legacy') return void errors.push({ ...at, reason: `backend must be auto, nft or legacy, not '${value}'` });

@@ -1,19 +1,21 @@
 // Reading the configuration file. The default path may be absent; a path given with
-// --config must exist.
-import { existsSync, readFileSync } from 'node:fs';
+// --config must exist. Only a regular file of at most 64 KiB is read (core/limits.ts).
+import { configLimit } from '../core/limits.js';
 import { parseConfig, type Config } from '../core/config.js';
-import { InputError } from '../errors.js';
+import { clip, InputError } from '../errors.js';
+import { CannotReadError, readBounded } from './input.js';
 
 export const DEFAULT_CONFIG = '/etc/iptables-safe-restore.conf';
 
 export function readConfig(path: string | undefined): Config {
   const file = path ?? DEFAULT_CONFIG;
-  if (!path && !existsSync(file)) return {};
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readBounded(file, configLimit);
   } catch (e) {
-    throw new InputError(`${file}: cannot read the configuration: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (!(e instanceof CannotReadError)) throw e;
+    if (!path && e.code === 'ENOENT') return {};
+    throw new InputError(`${clip(file)}: cannot read the configuration: ${e.code}`);
   }
-  return parseConfig(text, file);
+  return parseConfig(bytes.toString('utf8'), file);
 }

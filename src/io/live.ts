@@ -4,6 +4,7 @@ import type { Family, Ruleset } from '../core/model.js';
 import { parseRuleset } from '../core/parse.js';
 import { PermissionError, SystemError } from '../errors.js';
 import { readInput } from './input.js';
+import { rulesetLimit } from '../core/limits.js';
 import { detectBackend, saveParsed, type Backend } from './iptables.js';
 
 export interface LiveOptions {
@@ -15,6 +16,8 @@ export interface LiveOptions {
   counters?: boolean;
   /** Read a --live-from file a non-root user could have written (input.ts). */
   force?: boolean;
+  /** The largest --live-from file read, in bytes (core/limits.ts). */
+  maxRulesetSize?: number;
 }
 
 export interface Live {
@@ -31,7 +34,7 @@ export interface Live {
 export async function readLive(opts: LiveOptions): Promise<Live> {
   if (opts.liveFrom) {
     // a saved file may have been edited by hand: check it like any input
-    const input = readInput(opts.liveFrom, { force: opts.force });
+    const input = readInput(opts.liveFrom, { force: opts.force, limit: rulesetLimit(opts.maxRulesetSize) });
     return { ruleset: parseLiveText(input.text, input.name, opts.family, false), source: input.name, text: input.text, textParts: () => [input.text] };
   }
   const backend = !opts.backend || opts.backend === 'auto' ? await detectBackend(opts.family) : opts.backend;

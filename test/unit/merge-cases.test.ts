@@ -140,11 +140,16 @@ test('the configuration file: preserve lists, settings, and located errors', asy
     preserve: ['kube-proxy', 'fail2ban', 'calico'], dockerSocket: '/run/d.sock', backend: 'legacy',
   });
   assert.throws(() => parseConfig('preserve = x\ncolour = blue\nbackend = iptables\njunk\n', 'c'), (e: Error) =>
-    e.message === "c:2: unknown setting 'colour' (known: preserve, docker-socket, backend, rules-ipv4, rules-ipv6, timeout)\nc:3: backend must be auto, nft or legacy, not 'iptables'\nc:4: expected 'key = value' (at 'junk')");
+    e.message === "c:2: unknown setting 'colour' (known: preserve, docker-socket, backend, rules-ipv4, rules-ipv6, timeout, max-ruleset-size)\nc:3: backend must be auto, nft or legacy, not 'iptables'\nc:4: expected 'key = value' (at 'junk')");
   // the bound of every child process (issue 14, item 12): a duration of 1 s to 24 h
   assert.deepEqual(parseConfig('timeout = 1m30s\n', 'c'), { timeoutMs: 90_000 });
   assert.throws(() => parseConfig('timeout = forever\ntimeout = 25h\n', 'c'), (e: Error) =>
     e.message === "c:1: timeout: 'forever' is not a duration (say 90, 90s, 5m, 1h or 1m30s)\nc:2: timeout: '25h' is out of range (1s to 24h)" || assert.fail(e.message));
+  // the ruleset limit (core/limits.ts): binary units, and a located error for anything else
+  assert.equal(parseConfig('max-ruleset-size = 128M\n', 'c').maxRulesetSize, 128 * 1024 * 1024);
+  assert.equal(parseConfig('max-ruleset-size = 512K\n', 'c').maxRulesetSize, 512 * 1024);
+  assert.throws(() => parseConfig('\nmax-ruleset-size = lots\n', 'c'), /c:2: max-ruleset-size must be a size such as 64M/);
+  assert.throws(() => parseConfig('max-ruleset-size = 0\n', 'c'), /c:1: max-ruleset-size must be a size/);
 });
 
 test('shapes without a moby capture: SCTP CHECKSUM, encrypted overlay, IPv6 loopback-published DROP', () => {
