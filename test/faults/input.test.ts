@@ -77,7 +77,7 @@ function oneLineError(r: Ran, what: RegExp, label: string): void {
 }
 
 /** The options a command's --help lists, with what kind of value each takes. */
-function helpOptions(command: string): Array<{ name: string; kind: 'flag' | 'value' | 'list'; choice?: string }> {
+function helpOptions(command: string): { takesFile: boolean; options: Array<{ name: string; kind: 'flag' | 'value' | 'list'; choice?: string }> } {
   const r = spawnSync(process.execPath, [BIN, command, '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '100' } });
   assert.equal(r.status, 0, r.stderr);
   const blocks = r.stdout.split('\n').reduce<string[]>((acc, line) => {
@@ -85,12 +85,13 @@ function helpOptions(command: string): Array<{ name: string; kind: 'flag' | 'val
     else if (acc.length && /^\s{6,}/.test(line)) acc[acc.length - 1] += ` ${line}`;
     return acc;
   }, []);
-  return blocks.map((b) => {
+  const options = blocks.map((b) => {
     const name = /--([\w-]+)/.exec(b)![1];
     const choice = /\[choices: "([^"]+)"/.exec(b)?.[1];
-    const kind = /\[array\]/.test(b) ? 'list' : /\[boolean\]/.test(b) ? 'flag' : 'value';
+    const kind = /\[array\]/.test(b) ? ('list' as const) : /\[boolean\]/.test(b) ? ('flag' as const) : ('value' as const);
     return { name, kind, choice };
   });
+  return { takesFile: r.stdout.includes('\n  file '), options };
 }
 
 const COMMANDS = ['check', 'merge', 'explain', 'plan', 'apply', 'rollback', 'recover', 'confirm', 'save', 'stop', 'reconcile', 'history'];
@@ -103,8 +104,7 @@ test('4: every option that takes a value, given twice to any command, is a usage
   };
   let tried = 0;
   for (const command of COMMANDS) {
-    const options = helpOptions(command);
-    const takesFile = spawnSync(process.execPath, [BIN, command, '--help'], { encoding: 'utf8' }).stdout.includes('\n  file ');
+    const { takesFile, options } = helpOptions(command);
     const has = (n: string) => options.some((o) => o.name === n);
     for (const o of options.filter((x) => x.kind === 'value')) {
       const [v1, v2] = values[o.name] ?? (o.choice ? [o.choice, o.choice] : ['1', '2']);
@@ -120,6 +120,7 @@ test('4: every option that takes a value, given twice to any command, is a usage
     }
   }
   assert.ok(tried >= 40, `options tried: ${tried}`);
+  t.diagnostic(`${tried} options with a value, over ${COMMANDS.length} commands, each given twice`);
   // the issue's own case, end to end: exit 1 and a usage error, no stack trace
   const r = await tool(['apply', RULES, ...offHost(dir), '--state-dir=/x', '--state-dir=/x']);
   oneLineError(r, /--state-dir given more than once/, 'apply --state-dir twice');
