@@ -176,7 +176,12 @@ function restoreShape(canon: Ruleset, stripped: Ruleset, stubs: Map<TableName, S
       if (c.builtin) c.policy = o?.policy ?? null;
       c.counters = o?.counters;
       c.source = o?.source;
-      if (o && o.rules.length === c.rules.length) c.rules.forEach((r, i) => (r.counters = o.rules[i].counters));
+      if (o && o.rules.length === c.rules.length) {
+        c.rules.forEach((r, i) => {
+          r.counters = o.rules[i].counters;
+          if (o.rules[i].inlineCounters) r.inlineCounters = true;
+        });
+      }
     }
   }
 }

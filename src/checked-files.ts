@@ -43,7 +43,7 @@ export function parseCheckedFile(text: string, opts: CheckedParseOptions): Check
   const known = readKnown(dir);
   if (known.includes(key)) return { ...parseRuleset(text, { ...parseOpts, trusted: true }), quick: true };
   const full = parseRuleset(text, parseOpts); // throws ParseError on a bad file: nothing remembered
-  if (full.warnings.length === 0 && stateDirUsable(stateDir) && sameRuleset(full.ruleset, parseRuleset(text, { ...parseOpts, trusted: true }).ruleset)) {
+  if (full.warnings.length === 0 && full.skipped.length === 0 && stateDirUsable(stateDir) && sameRuleset(full.ruleset, parseRuleset(text, { ...parseOpts, trusted: true }).ruleset)) {
     try {
       writeStateFile(dir, FILE, [...known.filter((k) => k !== key).slice(-(KEEP - 1)), key].join('\n') + '\n');
     } catch {
@@ -55,7 +55,7 @@ export function parseCheckedFile(text: string, opts: CheckedParseOptions): Check
 
 /** The text's digest and what the checks depend on besides it: the program, the family, an empty input's meaning. */
 function digest(textDigest: string, opts: ParseOptions): string {
-  return createHash('sha256').update(`checked v1\n${VERSION}\n${programStamp()}\n${opts.family}\n${Boolean(opts.allowEmpty)}\n${textDigest}\n`).digest('hex');
+  return createHash('sha256').update(`checked v1\n${VERSION}\n${programStamp()}\n${opts.family}\n${Boolean(opts.allowEmpty)}\n${Boolean(opts.counters)}\n${textDigest}\n`).digest('hex');
 }
 
 /**

@@ -9,6 +9,7 @@
 // apply) gets it here, so they all see the same thing.
 import type { Family, Ruleset } from './core/model.js';
 import { parseCheckedFile } from './checked-files.js';
+import type { SkippedLine } from './core/parse.js';
 import { classify, type Classification } from './core/classify.js';
 import { strip, type StripResult } from './core/strip.js';
 import { merge, type MergeResult } from './core/merge.js';
@@ -60,6 +61,8 @@ export interface Pipeline {
   input: Input;
   user: Ruleset;
   parseWarnings: Diagnostic[];
+  /** Lines of the file tagged for the other family (`-6` in an IPv4 file): skipped, as iptables-restore does. */
+  skipped: SkippedLine[];
   live: Live;
   profiles: OwnerProfile[];
   facts: DockerFacts;
@@ -94,8 +97,8 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   // --noflush: the file's commands replay on the live ruleset, so they wait for it
   const base = opts.noflush ? (await livePromise).ruleset : undefined;
   // a text that passed every check before (same digest) is parsed the quick way: checked-files.ts
-  const { ruleset: user, warnings: parseWarnings } = parseCheckedFile(input.text, {
-    file: input.name, family: opts.family, base, allowEmpty: opts.allowEmpty, digest: input.digest, stateDir: opts.canonical ? opts.stateDir : undefined,
+  const { ruleset: user, warnings: parseWarnings, skipped } = parseCheckedFile(input.text, {
+    file: input.name, family: opts.family, base, allowEmpty: opts.allowEmpty, counters: opts.counters, digest: input.digest, stateDir: opts.canonical ? opts.stateDir : undefined,
   });
   const only = opts.tables ?? opts.inputText?.tables;
   if (only) for (const t of [...user.tables.keys()]) if (!only.includes(t)) user.tables.delete(t);
@@ -136,7 +139,7 @@ export async function buildTarget(opts: PipelineOptions): Promise<Pipeline> {
   }
   const merged = merge(stripped, live.ruleset, liveClass, facts);
   if (facts.firewallBackend === 'nftables') notes.push("Docker reports its nftables firewall backend: it puts nothing in iptables");
-  return { input, user, parseWarnings, live, profiles, facts, userClass, liveClass, stripped, merged, canonical, notes, warnings };
+  return { input, user, parseWarnings, skipped, live, profiles, facts, userClass, liveClass, stripped, merged, canonical, notes, warnings };
 }
 
 /** What the Engine API says (unless the live ruleset comes from a file and no socket was given). */

@@ -32,6 +32,10 @@ export async function explainCommand(opts: PipelineOptions, out: Output): Promis
       }
     }
   }
+  for (const x of p.skipped) {
+    const tool = x.family === 'ipv4' ? 'iptables' : 'ip6tables';
+    rows.push({ line: x.line, verdict: 'skipped', what: `*${x.table} ${x.text}`, reason: `tagged ${x.family === 'ipv4' ? '-4' : '-6'}: a rule for ${x.family === 'ipv4' ? 'IPv4' : 'IPv6'}, which this family skips as ${opts.family === 'ipv4' ? 'iptables' : 'ip6tables'}-restore does (${tool}-safe-restore loads it)` });
+  }
   rows.sort((a, b) => a.line - b.line);
   out.print(`Your file (${p.input.name}):\n`);
   for (const r of rows) out.print(`${String(r.line).padStart(5)}  ${r.verdict.padEnd(8)}  ${r.what}\n${' '.repeat(17)}${r.reason}\n`);

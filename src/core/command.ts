@@ -1,7 +1,7 @@
 // Turning the arguments of one rule line into a command, the way iptables' getopt-based
 // parser does: the command may stand anywhere among the options, long options may be
 // abbreviated to any unambiguous prefix, and `-F`, `-X`, `-Z` take an optional chain.
-import type { Counters, RuleTarget } from './model.js';
+import type { Counters, Family, RuleTarget } from './model.js';
 import { quoteIfNeeded, type Tokens } from './tokenize.js';
 
 export type CommandName = 'A' | 'I' | 'D' | 'R' | 'N' | 'X' | 'F' | 'Z' | 'P' | 'E' | 'C' | 'L' | 'S';
@@ -18,7 +18,11 @@ export interface Command {
   /** The specification as written, when it is one contiguous run of the line. */
   specText?: string;
   counters?: Counters;
+  /** The counters were given in the line (`-c P B`), not as a `[P:B]` prefix: iptables-restore sets them even without --counters. */
+  inlineCounters?: boolean;
   target?: RuleTarget;
+  /** `-4`/`--ipv4`, `-6`/`--ipv6` in the line: the families it is meant for (iptables-restore skips a line tagged for the other one). */
+  families?: Family[];
 }
 
 export class CommandError extends Error {
@@ -70,6 +74,7 @@ type Kind =
   | { k: 'command'; name: CommandName }
   | { k: 'forbidden'; why: string }
   | { k: 'counters' }
+  | { k: 'family'; family: Family }
   | { k: 'jump' | 'goto' };
 
 const PLAIN: Kind = { k: 'plain' };
@@ -99,6 +104,8 @@ function computeKind(tok: string): Kind {
     if (SHORT_COMMANDS.has(c)) return { k: 'command', name: c as CommandName };
     if (c === 't') return { k: 'forbidden', why: RESTORE_FORBIDDEN.table };
     if (c === 'c') return { k: 'counters' };
+    if (c === '4') return { k: 'family', family: 'ipv4' };
+    if (c === '6') return { k: 'family', family: 'ipv6' };
     if (c === 'j') return { k: 'jump' };
     if (c === 'g') return { k: 'goto' };
     return PLAIN;
@@ -112,6 +119,7 @@ function computeKind(tok: string): Kind {
   if (COMMAND_LONG[full]) return { k: 'command', name: COMMAND_LONG[full] };
   if (RESTORE_FORBIDDEN[full]) return { k: 'forbidden', why: RESTORE_FORBIDDEN[full] };
   if (full === 'set-counters') return { k: 'counters' };
+  if (full === 'ipv4' || full === 'ipv6') return { k: 'family', family: full };
   if (full === 'jump') return { k: 'jump' };
   if (full === 'goto') return { k: 'goto' };
   return PLAIN;
@@ -183,6 +191,7 @@ function parseGeneral(tokens: Tokens, line: string): Command {
   const specIdx: number[] = [];
   let counters: Counters | undefined;
   let target: RuleTarget | undefined;
+  let families: Family[] | undefined;
 
   for (let i = 0; i < values.length; i++) {
     const tok = values[i];
@@ -205,10 +214,14 @@ function parseGeneral(tokens: Tokens, line: string): Command {
         if (p === undefined || b === undefined || !COUNTER_VALUE.test(p) || !COUNTER_VALUE.test(b)) {
           throw new CommandError(`${tok} needs two counter values (packets bytes)`, tok);
         }
+        if (counters) throw new CommandError('multiple -c flags not allowed', tok);
         counters = { packets: p, bytes: b };
         i += 2;
         continue;
       }
+      case 'family':
+        (families ??= []).push(kind.family);
+        continue;
       case 'jump':
       case 'goto': {
         const eq = tok.startsWith('--') ? tok.indexOf('=') : -1;
@@ -229,7 +242,11 @@ function parseGeneral(tokens: Tokens, line: string): Command {
     );
   }
   cmd.spec = specIdx.map((i) => values[i]);
-  cmd.counters = counters;
+  if (counters) {
+    cmd.counters = counters;
+    cmd.inlineCounters = true;
+  }
+  if (families) cmd.families = families;
   cmd.target = target;
   // Keep the text as written when the specification is the tail of the line after the command.
   const contiguous = specIdx.length > 0 && cmdStart === 0 && specIdx.every((v, k) => v === cmdEnd + k);

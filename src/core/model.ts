@@ -30,6 +30,8 @@ export interface Rule {
   /** The specification as written (everything after the chain name, or after the position). */
   text: string;
   counters?: Counters;
+  /** The counters were written in the rule (`-c P B`): set when the rule is written, even without --counters, as iptables-restore does. */
+  inlineCounters?: boolean;
   target?: RuleTarget;
   source?: SourceRef;
 }

@@ -37,11 +37,24 @@ export interface ParseOptions {
   base?: Ruleset;
   /** An input with no tables (empty, or only comments) is an empty ruleset, as iptables-restore takes it, not an error. */
   allowEmpty?: boolean;
+  /** Read with --counters (the twin's -c): a `[P:B]` prefix counts, and one beside `-c P B` in the rule is an error, as in iptables-restore. */
+  counters?: boolean;
+}
+
+/** A line tagged for the other family (`-6` in an IPv4 input, `-4` in an IPv6 one): skipped, as iptables-restore skips it. */
+export interface SkippedLine {
+  line: number;
+  table: string;
+  /** The family the line is for. */
+  family: Family;
+  /** The line, cut to a short excerpt. */
+  text: string;
 }
 
 export interface ParseResult {
   ruleset: Ruleset;
   warnings: Diagnostic[];
+  skipped: SkippedLine[];
 }
 
 const MAX_ERRORS = 50;
@@ -99,7 +112,7 @@ export function createParser(opts: ParseOptions): StreamParser {
         p.finish();
       });
       if (p.errors.length) throw new ParseError(p.errors);
-      return { ruleset: p.ruleset, warnings: p.warnings };
+      return { ruleset: p.ruleset, warnings: p.warnings, skipped: p.skipped };
     },
   };
 }
@@ -108,6 +121,7 @@ class Parser {
   readonly ruleset: Ruleset;
   readonly errors: Diagnostic[] = [];
   readonly warnings: Diagnostic[] = [];
+  readonly skipped: SkippedLine[] = [];
   private table: Table | undefined;
   /** Chains of the current table that came from opts.base and this input has not declared yet. */
   private fromBase = new Set<Chain>();
@@ -327,7 +341,15 @@ class Parser {
       if (e instanceof CommandError) return this.error(e.message, e.token);
       throw e;
     }
-    if (prefix) cmd.counters = prefix;
+    const other = cmd.families?.find((f) => f !== this.opts.family);
+    if (other) {
+      this.skipped.push({ line: this.lineNo, table: this.table!.name, family: other, text: line.trim().slice(0, 80) });
+      return;
+    }
+    if (prefix && cmd.inlineCounters) {
+      // iptables-restore: with --counters both are a second -c; without, the prefix is not read
+      if (this.opts.counters) return this.error('multiple -c flags not allowed: a [packets:bytes] prefix (read with --counters) and -c in the rule');
+    } else if (prefix) cmd.counters = prefix;
     this.execute(cmd);
   }
 
@@ -387,7 +409,9 @@ class Parser {
       if (p.rewrite) text = p.rewrite.text;
     }
     if (problems.some((p) => p.severity === 'error')) return undefined;
-    return new ParsedRule(chain.name, text, this.opts.file, this.lineNo, cmd.target, cmd.counters);
+    const rule = new ParsedRule(chain.name, text, this.opts.file, this.lineNo, cmd.target, cmd.counters);
+    if (cmd.inlineCounters) rule.inlineCounters = true;
+    return rule;
   }
 
   private execute(cmd: Command): void {
@@ -545,6 +569,7 @@ class ParsedRule implements Rule {
   #line: number;
   target?: RuleTarget;
   counters?: Counters;
+  inlineCounters?: boolean;
 
   /** file undefined: a rule of the base ruleset (--noflush replay) that has no source. */
   constructor(public chain: string, public text: string, file: string | undefined, line: number, target?: RuleTarget, counters?: Counters) {

@@ -49,8 +49,13 @@ export interface RestoreInputOptions {
   counters?: boolean;
 }
 
-/** `[p:b] ` before a rule written with counters, or nothing. */
-const ctr = (r: Rule | undefined, counters: boolean) => (counters && r?.counters ? `[${r.counters.packets}:${r.counters.bytes}] ` : '');
+/**
+ * Before a rule written: `-c P B ` when the file set its counters in the rule (iptables-restore
+ * sets those with or without --counters; getopt takes the option before the command), else
+ * `[P:B] ` with counters (read by --counters), else nothing.
+ */
+const ctr = (r: Rule | undefined, counters: boolean) =>
+  r?.counters && r.inlineCounters ? `-c ${r.counters.packets} ${r.counters.bytes} ` : counters && r?.counters ? `[${r.counters.packets}:${r.counters.bytes}] ` : '';
 const line = (chain: string, r: Rule, counters: boolean) => `${ctr(r, counters)}${r.text === '' ? `-A ${chain}` : `-A ${chain} ${r.text}`}`;
 const spec = (r: Rule) => (r.text === '' ? '' : ` ${r.text}`);
 const sameRules = (a: Chain, b: Chain) => a.rules.length === b.rules.length && a.rules.every((r, i) => r.text === b.rules[i].text);

@@ -251,7 +251,7 @@ test('normalizeRuleset: canonical text, expansion, source refs and uncertain lis
   assert.equal(ruleset.tables.get('filter')!.chains.get('INPUT')!.rules[0].text, '-s 10.0.0.1,10.0.0.2 -p tcp --dport 22 -j ACCEPT');
 });
 
-test('normalizeRule speed: 100k distinct rules (printed; loosely bounded)', () => {
+test('normalizeRule over 100k distinct rules: every one as iptables-save prints it (time printed, never asserted: scripts/bench measures speed)', (t) => {
   const specs: string[][] = [];
   for (let i = 0; i < 100_000; i++) {
     const port = 1 + (i % 60000);
@@ -260,9 +260,11 @@ test('normalizeRule speed: 100k distinct rules (printed; loosely bounded)', () =
       : ['-s', `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, '-p', 'udp', '--dport', String(port), '-m', 'comment', '--comment', 'rule ' + i, '-j', 'ACCEPT']);
   }
   const t0 = performance.now();
-  for (const s of specs) normalizeRule(s, 'ipv4');
-  const ms = performance.now() - t0;
-  // Generous bound for slow CI machines; the figure is printed for the record.
-  assert.ok(ms < 2000, `100k rules took ${ms.toFixed(0)} ms`);
-  console.log(`# normalizeRule: 100k distinct rules in ${ms.toFixed(0)} ms`);
+  const out = specs.map((s) => normalizeRule(s, 'ipv4'));
+  t.diagnostic(`normalizeRule: 100k distinct rules in ${(performance.now() - t0).toFixed(0)} ms`);
+  // the forms iptables-save prints for these two shapes (checked against the kernel in integration/normalize-vs-kernel)
+  const text = (i: number) => (out[i].certain && out[i].rules.length === 1 ? formatRuleArgs(out[i].rules[0]) : 'uncertain');
+  assert.equal(text(70_000), '-s 10.1.17.112/32 -p udp -m udp --dport 10001 -m comment --comment "rule 70000" -j ACCEPT');
+  assert.equal(text(70_001), '-d 10.1.17.113/32 ! -i br0 -o br0 -p tcp -m tcp --dport 10002 -j ACCEPT');
+  assert.equal(new Set(out.map((_, i) => text(i))).size, 100_000);
 });
