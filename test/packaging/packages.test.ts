@@ -68,6 +68,8 @@ test('the .deb: files, dependencies, conffile, and maintainer scripts that diver
     '/usr/libexec/iptables-safe-restore/netfilter-persistent-plugin',
     '/usr/share/iptables-safe-restore/diverted',
     '/usr/share/doc/iptables-safe-restore/copyright',
+    '/usr/libexec/iptables-safe-restore/fallback.sh',
+    '/lib/systemd/system/netfilter-persistent.service.d/iptables-safe-restore.conf',
   ]) {
     assert.ok(files.includes(f), `${f} missing from the .deb`);
   }
@@ -86,6 +88,8 @@ test('the .deb: files, dependencies, conffile, and maintainer scripts that diver
   assert.match(postrm, /--remove "\/usr\/share\/netfilter-persistent\/plugins\.d\/\$1"/);
   assert.match(postrm, /remove \| purge \| abort-install/);
   for (const s of ['postinst', 'prerm', 'postrm']) assert.equal(sh('sh', ['-n', join(ctl, s)]).status, 0, s);
+  const nfp = sh('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./lib/systemd/system/netfilter-persistent.service.d/iptables-safe-restore.conf', 'sh', deb]).stdout;
+  assert.match(nfp, /^\[Unit\]\nAfter=iptables-safe-restore-recover\.service\nBefore=docker\.service$/m);
 });
 
 test('the .rpm: file list, dependencies, scriptlets for the save action, units and the iptables-services trigger', (t) => {
@@ -101,6 +105,7 @@ test('the .rpm: file list, dependencies, scriptlets for the save action, units a
     '/usr/lib/systemd/system/ip6tables.service.d/iptables-safe-restore.conf',
     '/usr/libexec/iptables-safe-restore/iptables-service',
     '/usr/libexec/iptables-safe-restore/legacy-actions',
+    '/usr/libexec/iptables-safe-restore/fallback.sh',
   ]) {
     assert.ok(files.includes(f), `${f} missing from the .rpm`);
   }
@@ -119,6 +124,8 @@ test('the .rpm: file list, dependencies, scriptlets for the save action, units a
   const triggers = sh('rpm', ['-qp', '--triggers', rpm]).stdout;
   assert.match(triggers, /triggerin scriptlet \(using \/bin\/sh\) -- iptables-services\n[^]*legacy-actions install/);
   const dropin = sh('sh', ['-c', 'rpm2archive - <"$1" | tar -xzOf - ./usr/lib/systemd/system/iptables.service.d/iptables-safe-restore.conf', 'sh', rpm]).stdout;
+  // the boot firewall before Docker: the fail-closed fallback has nothing of Docker's to flush
+  assert.match(dropin, /^\[Unit\]\n(?:.*\n)*Before=docker\.service$/m);
   for (const verb of ['start', 'reload', 'stop']) {
     const key = `Exec${verb[0].toUpperCase()}${verb.slice(1)}`;
     assert.match(dropin, new RegExp(`^${key}=\\n${key}=/usr/libexec/iptables-safe-restore/iptables-service ${verb} ipv4$`, 'm'));
