@@ -227,7 +227,7 @@ test('the .deb installs, runs, completes, has its man page, diverts the stock pl
     assert.match(page.stdout, /EXIT STATUS/, page.stderr);
 
     const complete = (words: string) =>
-      sh('bash', ['-c', `source "$1"; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _iptables-safe-restore_yargs_completions; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', '/usr/share/bash-completion/completions/iptables-safe-restore']).stdout.split('\n');
+      sh('bash', ['-c', `source "$1"; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _iptables_safe_restore; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', '/usr/share/bash-completion/completions/iptables-safe-restore']).stdout.split('\n');
     assert.ok(complete('iptables-safe-restore pl').includes('plan'));
     assert.ok(complete('iptables-safe-restore plan --state').includes('--state-dir'));
 
