@@ -34,7 +34,8 @@ interface Spec {
   arg: ArgKind;
 }
 
-const SPECS: readonly Spec[] = [
+/** The twin's options; also read by scripts/build-completion (the static shell completion). */
+export const SPECS: readonly Spec[] = [
   // iptables-restore 1.8.9
   { long: 'counters', short: 'c', arg: 'none' },
   { long: 'noflush', short: 'n', arg: 'none' },

@@ -54,7 +54,7 @@ export function requireGnuTime() {
   if (!existsSync(TIME)) throw new Error(`bench: ${TIME} not found: install GNU time (Debian: apt-get install time)`);
 }
 
-/** `program`: the file measured, run as an operator runs it (its own first line: env -S node ...). */
+/** `program`: the file measured, run as an operator runs it (its own first line: /usr/bin/node and its options). */
 export function benchTool({ sizes, repeat, backends, log, program }) {
   requireGnuTime();
   const rows = [];

@@ -1,7 +1,9 @@
 // A sandbox for running the packaging's shell scripts (service wrapper, netfilter-persistent
 // plugin, reconcile, legacy-actions) without touching the firewall: every program they call
-// (iptables-safe-restore, ip6tables-safe-restore, modprobe, sysctl) is a stub on PATH and in
-// ISR_BIN_DIR that records its argv (and stdin, for sysctl) and exits with a chosen status.
+// (iptables-safe-restore, ip6tables-safe-restore, modprobe, sysctl, and the stock
+// iptables-restore / ip6tables-restore of the fail-closed path) is a stub on PATH and in
+// ISR_BIN_DIR (ISR_STOCK_BIN_DIR) that records its argv (and stdin, for sysctl and the stock
+// restores) and exits with a chosen status.
 // The scripts' own helpers are laid out as they are installed (/usr/libexec/iptables-safe-restore).
 import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -23,7 +25,7 @@ export interface Call {
 const stub = `#!/bin/sh
 prog=\${0##*/}
 stdin=
-if [ "$prog" = sysctl ]; then stdin=$(cat); fi
+case $prog in sysctl | iptables-restore | ip6tables-restore) stdin=$(cat) ;; esac
 node -e 'process.stdout.write(JSON.stringify({prog:process.argv[1],args:process.argv.slice(3),stdin:process.argv[2]||undefined})+"\\n")' "$prog" "$stdin" "$@" >>"$STUB_LOG"
 for rule in \${STUB_FAIL:-}; do
   for a in "$@"; do
@@ -36,6 +38,7 @@ exit 0
 /** What the packages install in /usr/libexec/iptables-safe-restore, from packaging/. */
 const LIBEXEC: Record<string, string> = {
   'config.sh': 'lib/config.sh',
+  'fallback.sh': 'lib/fallback.sh',
   reconcile: 'lib/reconcile',
   'iptables-service': 'rhel/iptables-service',
   'legacy-actions': 'rhel/legacy-actions',
@@ -56,7 +59,7 @@ export class Sandbox {
   constructor() {
     mkdirSync(this.bin);
     mkdirSync(this.libexec);
-    for (const p of ['iptables-safe-restore', 'ip6tables-safe-restore', 'modprobe', 'sysctl']) {
+    for (const p of ['iptables-safe-restore', 'ip6tables-safe-restore', 'modprobe', 'sysctl', 'iptables-restore', 'ip6tables-restore']) {
       writeFileSync(join(this.bin, p), stub);
       chmodSync(join(this.bin, p), 0o755);
     }
@@ -80,13 +83,18 @@ export class Sandbox {
       ...process.env,
       PATH: `${this.bin}:${process.env.PATH}`,
       ISR_BIN_DIR: this.bin,
+      ISR_STOCK_BIN_DIR: this.bin,
       ISR_LIBEXEC_DIR: this.libexec,
+      JOURNAL_STREAM: undefined,
       STUB_LOG: this.log,
       ...env,
     };
     for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
     const r = spawnSync(script, args, { env: merged as NodeJS.ProcessEnv, encoding: 'utf8' });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls: this.takeCalls() };
+    const all = this.takeCalls();
+    // The fail-closed probe (`TOOL --version`, packaging/lib/fallback.sh) apart from the work.
+    const probe = (c: Call) => c.args.length === 1 && c.args[0] === '--version';
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls: all.filter((c) => !probe(c)), probes: all.filter(probe) };
   }
 
   /** The calls recorded since the last run, and a fresh log. */

@@ -3,7 +3,7 @@
 // unbundled bin/ does, under both program names.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,10 +38,10 @@ test('an executable launcher and one program file that imports nothing but node 
   assert.ok(statSync(bundle).mode & 0o100, 'the launcher is executable');
   assert.equal(statSync(program).mode & 0o111, 0, 'the program is not run on its own');
   const launcher = readFileSync(bundle, 'utf8');
-  // the same node options as bin/ (a small young generation: peak memory)
-  const shebang = readFileSync(join(repoRoot, 'bin', 'iptables-safe-restore'), 'utf8').split('\n')[0];
-  assert.equal(shebang, '#!/usr/bin/env -S node --max-semi-space-size=1');
-  assert.ok(launcher.startsWith(`${shebang}\n`), 'shebang');
+  // node by absolute path (not through PATH), with the same node options as bin/ (a small young generation)
+  const devShebang = readFileSync(join(repoRoot, 'bin', 'iptables-safe-restore'), 'utf8').split('\n')[0];
+  assert.equal(devShebang, '#!/usr/bin/env -S node --max-semi-space-size=1');
+  assert.ok(launcher.startsWith('#!/usr/bin/node --max-semi-space-size=1\n'), `shebang: ${launcher.split('\n')[0]}`);
   assert.ok(launcher.length < 4096, 'the launcher is small: --version compiles only it');
   assert.deepEqual(importsOf(launcher), ['./iptables-safe-restore.main.mjs']);
   // Static ESM imports are evaluated before the first line runs: only node:module (for
@@ -52,7 +52,7 @@ test('an executable launcher and one program file that imports nothing but node 
 test('--version and -V: the package version', () => {
   assert.equal(run(as4, ['--version']).stdout, `${version}\n`);
   assert.equal(run(as6, ['-V']).stdout, `${version}\n`);
-  // run as /usr/sbin runs it: through its own first line (env -S, the node options)
+  // run as /usr/sbin runs it: through its own first line (/usr/bin/node, the node options)
   const direct = spawnSync(as4, ['--version'], { encoding: 'utf8' });
   assert.equal(direct.stdout, `${version}\n`, direct.stderr);
 });
@@ -101,4 +101,36 @@ test('completion prints a bash script completing the program by its own name', (
   assert.match(r.stdout, /^complete -o bashdefault -o default -F _ip6tables-safe-restore_yargs_completions ip6tables-safe-restore$/m);
   const words = run(as4, ['--get-yargs-completions', 'iptables-safe-restore', '']).stdout.split('\n');
   for (const verb of ['check', 'plan', 'apply', 'recover', 'completion']) assert.ok(words.includes(verb), verb);
+});
+
+test('--node names another interpreter by absolute path; a relative one is refused', () => {
+  const other = join(dir, 'other', 'launcher.mjs');
+  const b = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-bundle'), '--out', other, '--node', process.execPath], { encoding: 'utf8' });
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(readFileSync(other, 'utf8').split('\n')[0], `#!${process.execPath} --max-semi-space-size=1`);
+  assert.equal(spawnSync(other, ['-V'], { encoding: 'utf8' }).stdout, `${version}\n`);
+  const bad = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-bundle'), '--out', join(dir, 'bad', 'l.mjs'), '--node', 'node'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--node must be an absolute path/);
+});
+
+test('exit 126 when the program cannot be loaded (file missing, or cut short as a partial upgrade leaves it)', () => {
+  const d = join(dir, 'broken');
+  const l = join(d, 'iptables-safe-restore.mjs');
+  const b = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-bundle'), '--out', l], { encoding: 'utf8' });
+  assert.equal(b.status, 0, b.stderr);
+  const main = join(d, 'iptables-safe-restore.main.mjs');
+  const text = readFileSync(main, 'utf8');
+  writeFileSync(main, text.slice(0, Math.floor(text.length / 2)));
+  const cut = run(l, ['check', join(examples, 'rhel-iptables-services.rules')]);
+  assert.equal(cut.status, 126, cut.stderr);
+  assert.match(cut.stderr, /^iptables-safe-restore: cannot load the program: .*\(reinstall the package\)\n$/);
+  rmSync(main);
+  const gone = run(l, ['check', join(examples, 'rhel-iptables-services.rules')]);
+  assert.equal(gone.status, 126, gone.stderr);
+  assert.match(gone.stderr, /cannot load the program: Cannot find module/);
+  // --version does not load the program: it still answers (the wrappers' probe is about node itself)
+  assert.equal(run(l, ['--version']).stdout, `${version}\n`);
+  // a program that loads and fails is not 126: the exit codes of the program (1 here)
+  assert.equal(run(as4, ['check', fixture('errors', 'jump-missing.rules')]).status, 1);
 });

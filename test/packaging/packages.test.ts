@@ -51,74 +51,101 @@ const common = [
   '/usr/share/bash-completion/completions/ip6tables-safe-restore',
   '/usr/libexec/iptables-safe-restore/config.sh',
   '/usr/libexec/iptables-safe-restore/reconcile',
-  '/etc/cron.d/iptables-safe-restore',
+  '/usr/libexec/iptables-safe-restore/fallback.sh',
+  '/etc/iptables-safe-restore.conf',
+  ...['iptables-safe-restore-reconcile.service', 'iptables-safe-restore-reconcile.timer', 'iptables-safe-restore-recover.service'].map((u) => `/usr/lib/systemd/system/${u}`),
 ];
-const units = ['iptables-safe-restore-reconcile.service', 'iptables-safe-restore-reconcile.timer', 'iptables-safe-restore-recover.service'];
 
-test('the .deb: files, dependencies, conffile, and maintainer scripts that divert the stock plugins', (t) => {
+test('the .deb: files, dependencies, conffiles, changelog, and maintainer scripts in Debian\'s ways', (t) => {
   const deb = build(t, 'build-deb', 'dpkg-deb');
   if (!deb) return;
-  assert.equal(deb, join(out, `iptables-safe-restore_${version}_all.deb`));
+  assert.equal(deb, join(out, `iptables-safe-restore_${version}-1_all.deb`));
   const files = sh('dpkg-deb', ['-c', deb]).stdout.split('\n').map((l) => l.replace(/^.*? \.(\/\S*).*$/, '$1').replace(/\/$/, ''));
   for (const f of [
     ...common,
-    ...units.map((u) => `/lib/systemd/system/${u}`),
+    '/etc/cron.d/iptables-safe-restore',
     '/usr/share/netfilter-persistent/plugins.d/15-ip4tables-safe',
     '/usr/share/netfilter-persistent/plugins.d/25-ip6tables-safe',
     '/usr/libexec/iptables-safe-restore/netfilter-persistent-plugin',
-    '/usr/share/iptables-safe-restore/diverted',
     '/usr/share/doc/iptables-safe-restore/copyright',
+    '/usr/share/doc/iptables-safe-restore/changelog.Debian.gz',
+    '/usr/share/lintian/overrides/iptables-safe-restore',
+    '/usr/lib/systemd/system/netfilter-persistent.service.d/iptables-safe-restore.conf',
   ]) {
     assert.ok(files.includes(f), `${f} missing from the .deb`);
   }
   // On Debian iptables.service is an alias of netfilter-persistent.service: no drop-in for it.
   assert.equal(files.some((f) => f.includes('iptables.service.d')), false);
-  assert.equal(sh('dpkg-deb', ['-f', deb, 'Version']).stdout.trim(), version);
+  assert.equal(files.some((f) => f.startsWith('/lib/')), false, 'units in /usr/lib/systemd/system (trixie)');
+  assert.equal(sh('dpkg-deb', ['-f', deb, 'Version']).stdout.trim(), `${version}-1`);
+  const changelog = sh('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/share/doc/iptables-safe-restore/changelog.Debian.gz | gzip -d', 'sh', deb]).stdout;
+  assert.match(changelog, new RegExp(`^iptables-safe-restore \\(${version.replace(/\./g, '\\.')}-1\\) unstable; urgency=medium$`, 'm'));
   assert.match(sh('dpkg-deb', ['-f', deb, 'Depends']).stdout, /^iptables, nodejs \(>= 20\.19\)$/m);
   const ctl = join(out, 'DEBIAN');
   assert.equal(sh('dpkg-deb', ['-e', deb, ctl]).status, 0);
-  assert.equal(readFileSync(join(ctl, 'conffiles'), 'utf8'), '/etc/cron.d/iptables-safe-restore\n');
-  const postinst = readFileSync(join(ctl, 'postinst'), 'utf8');
-  const postrm = readFileSync(join(ctl, 'postrm'), 'utf8');
-  assert.match(postinst, /dpkg-divert --package iptables-safe-restore --rename/);
-  assert.match(postinst, /--add "\/usr\/share\/netfilter-persistent\/plugins\.d\/\$1"/);
-  assert.match(postinst, /divert 15-ip4tables\n\s+divert 25-ip6tables/);
-  assert.match(postrm, /--remove "\/usr\/share\/netfilter-persistent\/plugins\.d\/\$1"/);
-  assert.match(postrm, /remove \| purge \| abort-install/);
-  for (const s of ['postinst', 'prerm', 'postrm']) assert.equal(sh('sh', ['-n', join(ctl, s)]).status, 0, s);
+  // every file under /etc is a conffile
+  assert.equal(readFileSync(join(ctl, 'conffiles'), 'utf8'), '/etc/cron.d/iptables-safe-restore\n/etc/iptables-safe-restore.conf\n');
+  assert.deepEqual(files.filter((f) => f.startsWith('/etc/') && !['/etc/cron.d'].includes(f)).sort(), ['/etc/cron.d/iptables-safe-restore', '/etc/iptables-safe-restore.conf']);
+  assert.ok(existsSync(join(ctl, 'md5sums')));
+  const script = (n: string) => readFileSync(join(ctl, n), 'utf8');
+  // diversions added in preinst, removed in postrm (literal paths: lintian pairs them)
+  for (const p of ['15-ip4tables', '25-ip6tables']) {
+    assert.match(script('preinst'), new RegExp(`--divert /usr/share/netfilter-persistent/plugins\\.d/${p}\\.distrib \\\\\\n\\s+--add /usr/share/netfilter-persistent/plugins\\.d/${p} `));
+    assert.match(script('postrm'), new RegExp(`--divert /usr/share/netfilter-persistent/plugins\\.d/${p}\\.distrib \\\\\\n\\s+--remove /usr/share/netfilter-persistent/plugins\\.d/${p} `));
+  }
+  assert.doesNotMatch(script('postinst'), /dpkg-divert/);
+  // units through deb-systemd-helper / deb-systemd-invoke, systemctl only for daemon-reload
+  assert.match(script('postinst'), /deb-systemd-helper enable 'iptables-safe-restore-recover\.service'/);
+  assert.match(script('prerm'), /deb-systemd-invoke stop 'iptables-safe-restore-reconcile\.timer'/);
+  for (const n of ['postinst', 'prerm', 'postrm']) {
+    for (const m of script(n).matchAll(/^[^#\n]*\bsystemctl\b(.*)$/gm)) assert.match(m[1], /^ --system daemon-reload/, `${n}: ${m[0]}`);
+  }
+  assert.match(script('postrm'), /if \[ "\$1" = purge \]; then\n(?:.*\n)*?\s+rm -rf "\$\{DPKG_ROOT:-\}\/var\/lib\/iptables-safe-restore"/);
+  for (const s of ['preinst', 'postinst', 'prerm', 'postrm']) assert.equal(sh('sh', ['-n', join(ctl, s)]).status, 0, s);
+  const nfp = sh('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/lib/systemd/system/netfilter-persistent.service.d/iptables-safe-restore.conf', 'sh', deb]).stdout;
+  assert.match(nfp, /^\[Unit\]\nAfter=iptables-safe-restore-recover\.service\nBefore=docker\.service$/m);
 });
 
-test('the .rpm: file list, dependencies, scriptlets for the save action, units and the iptables-services trigger', (t) => {
+test('the .rpm: file list, dependencies, conffiles, %changelog, and scriptlets through the systemd macros and a preset; no other package\'s file touched', (t) => {
   const rpm = build(t, 'build-rpm', 'rpmbuild');
   if (!rpm) return;
-  assert.equal(rpm, join(out, `iptables-safe-restore-${version}-1.noarch.rpm`));
-  assert.equal(sh('rpm', ['-qp', '--qf', '%{VERSION}', rpm]).stdout, version);
+  assert.equal(rpm, join(out, `iptables-safe-restore-${version}-1.noarch.rpm`), 'Release 1%{?dist} (no dist on Debian\'s rpm)');
+  assert.equal(sh('rpm', ['-qp', '--qf', '%{VERSION} %{URL}', rpm]).stdout, `${version} https://example.org/iptables-safe-restore`);
   const files = sh('rpm', ['-qlp', rpm]).stdout.split('\n');
   for (const f of [
     ...common,
-    ...units.map((u) => `/usr/lib/systemd/system/${u}`),
     '/usr/lib/systemd/system/iptables.service.d/iptables-safe-restore.conf',
     '/usr/lib/systemd/system/ip6tables.service.d/iptables-safe-restore.conf',
+    '/usr/lib/systemd/system-preset/90-iptables-safe-restore.preset',
     '/usr/libexec/iptables-safe-restore/iptables-service',
     '/usr/libexec/iptables-safe-restore/legacy-actions',
+    '/usr/share/licenses/iptables-safe-restore/copyright',
   ]) {
     assert.ok(files.includes(f), `${f} missing from the .rpm`);
   }
-  assert.equal(files.some((f) => f.includes('netfilter-persistent')), false, 'no Debian plugins in the RPM');
+  assert.equal(files.some((f) => f.includes('netfilter-persistent') || f.includes('cron')), false, 'no Debian plugins, no cron.d (RHEL has systemd) in the RPM');
+  // every file under /etc is %config(noreplace)
+  const flags = sh('rpm', ['-qp', '--qf', '[%{FILENAMES} %{FILEFLAGS:fflags}\\n]', rpm]).stdout.split('\n').filter((l) => l.startsWith('/etc/'));
+  assert.deepEqual(flags, ['/etc/iptables-safe-restore.conf cn']);
   const requires = sh('rpm', ['-qpR', rpm]).stdout;
-  assert.match(requires, /^nodejs >= 1:20$/m);
+  assert.match(requires, /^nodejs >= 1:20\.19$/m);
   assert.match(requires, /^\(iptables or iptables-nft or iptables-legacy\)$/m);
+  assert.match(sh('rpm', ['-qp', '--changelog', rpm]).stdout, new RegExp(`^\\* .* - ${version.replace(/\./g, '\\.')}-1$`, 'm'));
   const scripts = sh('rpm', ['-qp', '--scripts', rpm]).stdout;
   const section = (name: string) => scripts.split(/\n(?=\S.*scriptlet)/).find((s) => s.startsWith(name)) ?? '';
-  assert.match(section('postinstall'), /\/usr\/libexec\/iptables-safe-restore\/legacy-actions install/);
-  assert.match(section('postinstall'), /systemctl daemon-reload/);
-  assert.match(section('postinstall'), /systemctl enable iptables-safe-restore-recover\.service/);
-  assert.match(section('preuninstall'), /if \[ "\$1" -eq 0 \]; then\n\s+\/usr\/libexec\/iptables-safe-restore\/legacy-actions uninstall/);
-  assert.match(section('preuninstall'), /systemctl disable iptables-safe-restore-recover\.service iptables-safe-restore-reconcile\.timer/);
-  assert.match(section('postuninstall'), /systemctl daemon-reload/);
-  const triggers = sh('rpm', ['-qp', '--triggers', rpm]).stdout;
-  assert.match(triggers, /triggerin scriptlet \(using \/bin\/sh\) -- iptables-services\n[^]*legacy-actions install/);
+  // %systemd_post: the preset decides (recover enabled, the timer not); no plain `systemctl enable`
+  assert.match(section('postinstall'), /systemctl --no-reload preset iptables-safe-restore-recover\.service iptables-safe-restore-reconcile\.timer/);
+  assert.doesNotMatch(scripts, /systemctl enable/);
+  assert.match(section('preuninstall'), /systemctl --no-reload disable --now iptables-safe-restore-recover\.service iptables-safe-restore-reconcile\.timer/);
+  assert.match(section('postuninstall'), /systemctl try-restart iptables-safe-restore-reconcile\.timer/);
+  // iptables-services' files are its own: no install of our save action, no trigger on it
+  assert.doesNotMatch(scripts, /legacy-actions install/);
+  assert.equal(sh('rpm', ['-qp', '--triggers', rpm]).stdout, '');
+  const preset = sh('sh', ['-c', 'rpm2archive - <"$1" | tar -xzOf - ./usr/lib/systemd/system-preset/90-iptables-safe-restore.preset', 'sh', rpm]).stdout;
+  assert.deepEqual(preset.split('\n').filter((l) => l && !l.startsWith('#')), ['enable iptables-safe-restore-recover.service', 'disable iptables-safe-restore-reconcile.timer']);
   const dropin = sh('sh', ['-c', 'rpm2archive - <"$1" | tar -xzOf - ./usr/lib/systemd/system/iptables.service.d/iptables-safe-restore.conf', 'sh', rpm]).stdout;
+  // the boot firewall before Docker: the fail-closed fallback has nothing of Docker's to flush
+  assert.match(dropin, /^\[Unit\]\n(?:.*\n)*Before=docker\.service$/m);
   for (const verb of ['start', 'reload', 'stop']) {
     const key = `Exec${verb[0].toUpperCase()}${verb.slice(1)}`;
     assert.match(dropin, new RegExp(`^${key}=\\n${key}=/usr/libexec/iptables-safe-restore/iptables-service ${verb} ipv4$`, 'm'));
@@ -200,15 +227,15 @@ test('the .deb installs, runs, completes, has its man page, diverts the stock pl
     assert.match(page.stdout, /EXIT STATUS/, page.stderr);
 
     const complete = (words: string) =>
-      sh('bash', ['-c', `source "$1"; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _iptables-safe-restore_yargs_completions; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', '/usr/share/bash-completion/completions/iptables-safe-restore']).stdout.split('\n');
+      sh('bash', ['-c', `source "$1"; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _iptables_safe_restore; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', '/usr/share/bash-completion/completions/iptables-safe-restore']).stdout.split('\n');
     assert.ok(complete('iptables-safe-restore pl').includes('plan'));
     assert.ok(complete('iptables-safe-restore plan --state').includes('--state-dir'));
 
     const diversions = sh('dpkg-divert', ['--list', 'iptables-safe-restore']).stdout;
-    assert.match(diversions, /diversion of \/usr\/share\/netfilter-persistent\/plugins\.d\/15-ip4tables to \/usr\/share\/iptables-safe-restore\/diverted\/15-ip4tables by iptables-safe-restore/);
-    assert.match(diversions, /plugins\.d\/25-ip6tables to \/usr\/share\/iptables-safe-restore\/diverted\/25-ip6tables/);
+    assert.match(diversions, /diversion of \/usr\/share\/netfilter-persistent\/plugins\.d\/15-ip4tables to \/usr\/share\/netfilter-persistent\/plugins\.d\/15-ip4tables\.distrib by iptables-safe-restore/);
+    assert.match(diversions, /plugins\.d\/25-ip6tables to \/usr\/share\/netfilter-persistent\/plugins\.d\/25-ip6tables\.distrib/);
     assert.equal(existsSync(stock), false, 'the stock plugin still sits in plugins.d');
-    assert.equal(readFileSync('/usr/share/iptables-safe-restore/diverted/15-ip4tables', 'utf8'), stockText);
+    assert.equal(readFileSync(`${stock}.distrib`, 'utf8'), stockText);
     // What netfilter-persistent would run (run-parts --list honours the same name rules).
     const plugins = sh('run-parts', ['--list', pluginsDir]).stdout;
     assert.match(plugins, /15-ip4tables-safe/);
@@ -228,7 +255,7 @@ test('the .deb installs, runs, completes, has its man page, diverts the stock pl
     // The stock package is removed while ours is installed: dpkg removes the diverted file.
     assert.equal(sh('dpkg', ['-i', deb]).status, 0);
     assert.equal(sh('dpkg', ['--purge', 'isr-test-stock-plugins']).status, 0);
-    assert.equal(existsSync('/usr/share/iptables-safe-restore/diverted/15-ip4tables'), false);
+    assert.equal(existsSync(`${stock}.distrib`), false);
     const p2 = sh('dpkg', ['--purge', 'iptables-safe-restore']);
     assert.equal(p2.status, 0, p2.stdout + p2.stderr);
     assert.equal(sh('dpkg-divert', ['--list', 'iptables-safe-restore']).stdout, '');
