@@ -139,6 +139,11 @@ async function whileAnApplyHolds(t: TestContext, e: Env, file: string, other: st
     return lockHeld(join(e.dir, 'lock'));
   });
   const o = execa(process.execPath, [BIN4, ...other, ...opts(e)], { reject: false });
+  t.after(() => {
+    // a test that failed half-way: neither may go on writing into a removed directory
+    holder.kill('SIGKILL');
+    o.kill('SIGKILL');
+  });
   await waitFor(`${other[0]} waits for the lock`, () => flockChildOf(o.pid!));
   assert.equal(inProgress(e), false, 'the apply had not taken its snapshot yet');
   docker.release();
