@@ -6,7 +6,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { existsSync, linkSync, readFileSync, statSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { requireRoot, skipOrFail } from '../helpers/root.js';
 import { BIN4, setup, type Env } from '../helpers/netns-env.js';
@@ -71,6 +72,113 @@ for (const backend of ['nft', 'legacy'] as const) {
     assert.deepEqual((await journal(e)).map((j) => j.result), ['applied', 'applied'], 'two applies, no recovery between them');
   });
 }
+
+/** Is a flock(1) running as a child of `pid` (a run waiting for, or taking, the lock)? */
+function flockChildOf(pid: number): boolean {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+      if (m && m[1] === 'flock' && Number(m[2]) === pid) return true;
+    } catch {
+      // gone
+    }
+  }
+  return false;
+}
+
+/**
+ * A Docker API that answers only when told to, a byte at a time meanwhile (so the tool's 2 s
+ * idle timeout never fires): an apply asking it holds the lock, before its snapshot, until then.
+ */
+function slowDocker(path: string): { release: () => void; close: () => Promise<void> } {
+  const waiting: Array<() => void> = [];
+  let released = false;
+  const server = createServer((c) => {
+    c.once('data', (req: Buffer) => {
+      const body = / \/networks/.test(req.toString()) ? '[]' : '{}';
+      c.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
+      const timer = setInterval(() => c.write('1\r\n \r\n'), 300);
+      const finish = () => {
+        clearInterval(timer);
+        c.end(`${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+      };
+      if (released) finish();
+      else waiting.push(finish);
+    });
+    c.on('error', () => {});
+  });
+  server.listen(path);
+  return {
+    release: () => {
+      released = true;
+      for (const f of waiting.splice(0)) f();
+    },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/**
+ * An apply of FILE holds the lock while it waits for the (slow) Docker API, before its snapshot;
+ * meanwhile another command starts and waits for the lock. Returns once that one is waiting.
+ */
+async function whileAnApplyHolds(t: TestContext, e: Env, file: string, other: string[]) {
+  const sock = join(e.dir, 'docker.sock');
+  const docker = slowDocker(sock);
+  t.after(() => {
+    docker.release();
+    return docker.close();
+  });
+  // --lock-wait: our flock -n probe takes the lock for an instant
+  const holder = execa(process.execPath, [BIN4, 'apply', file, '--lock-wait', '10', ...opts(e).map((o) => (o === '/nonexistent/sock' ? sock : o))], { reject: false });
+  let ended: string | undefined;
+  void holder.then((r) => (ended = `exit ${r.exitCode}: ${String(r.stderr)}`));
+  await waitFor('the apply holds the lock', () => {
+    if (ended) throw new Error(`the apply ended first: ${ended}`);
+    return lockHeld(join(e.dir, 'lock'));
+  });
+  const o = execa(process.execPath, [BIN4, ...other, ...opts(e)], { reject: false });
+  t.after(() => {
+    // a test that failed half-way: neither may go on writing into a removed directory
+    holder.kill('SIGKILL');
+    o.kill('SIGKILL');
+  });
+  await waitFor(`${other[0]} waits for the lock`, () => flockChildOf(o.pid!));
+  assert.equal(inProgress(e), false, 'the apply had not taken its snapshot yet');
+  docker.release();
+  return {
+    holder: holder.then((r) => r.exitCode ?? -1),
+    other: o.then((r) => ({ code: r.exitCode ?? -1, out: String(r.stdout), err: String(r.stderr) })),
+  };
+}
+
+test('[nft] rollback --lock-wait while an apply holds the lock: "the newest snapshot" is the one taken meanwhile', async (t) => {
+  if (!requireRoot(t)) return;
+  const e = await setup('nft', t, PURPOSE);
+  assert.equal((await e.cli(['apply', e.files.v4])).code, 0);
+  const { holder, other } = await whileAnApplyHolds(t, e, e.files.v4b, ['rollback', '--lock-wait', '30']);
+  assert.equal(await holder, 0);
+  const rb = await other;
+  assert.equal(rb.code, 0, rb.err);
+  const newest = (await journal(e)).find((j) => j.result === 'applied' && j.file === e.files.v4b);
+  assert.match(rb.err, new RegExp(`rolling back to snapshot ${(newest as { snapshot?: string } | undefined)?.snapshot}`));
+  assert.ok(await holds(e, e.files.v4), 'rolled back to just before the last apply, not the one before it');
+});
+
+test('[nft] stop --lock-wait while an apply holds the lock: the tables it opens are those live once it has the lock', async (t) => {
+  if (!requireRoot(t)) return;
+  const e = await setup('nft', t, PURPOSE);
+  const withMangle = join(e.dir, 'mangle.v4');
+  writeFileSync(withMangle, readFileSync(e.files.v4, 'utf8') + '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 2222 -j MARK --set-xmark 0x7/0xffffffff\nCOMMIT\n', { mode: 0o600 });
+  const { holder, other } = await whileAnApplyHolds(t, e, withMangle, ['stop', '--lock-wait', '30']);
+  assert.equal(await holder, 0);
+  const st = await other;
+  assert.equal(st.code, 0, st.err);
+  const live = await e.state();
+  assert.doesNotMatch(live, /--dport 2222/, 'the user rule in mangle (a table made while stop waited) is gone');
+  assert.doesNotMatch(live, /-A SSH|:SSH /, "the user's chain is gone");
+});
 
 for (const [backend, sig] of [['nft', 'SIGINT'], ['legacy', 'SIGHUP']] as const) {
   test(`[${backend}] ${sig} to the process group while rolling back: the lock stays held until the run ends`, async (t) => {
