@@ -22,6 +22,8 @@ export interface PendingRollbackOptions {
   evenIfWatched?: boolean;
   /** How long after the deadline it is (ms), as the caller's monotonic clock says (default: the wall clock's). */
   lagMs?: () => number;
+  /** The watchdog: its rollback goes on whatever signal arrives (it handles them itself). */
+  uninterruptible?: boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function rollbackPending(stateDir: string, p: PendingConfirmation, 
   const { inputs } = snapshotInputs(stateDir, p.snapshot, { netns, dockerSocket, preserve, wait, stateDir });
   try {
     return await runTransaction({
-      inputs, stateDir, lockFile, lockWait: o.lockWait, keep, reason: `not confirmed: rollback to ${p.snapshot}`, say: o.say,
+      inputs, stateDir, lockFile, lockWait: o.lockWait, keep, reason: `not confirmed: rollback to ${p.snapshot}`, say: o.say, uninterruptible: o.uninterruptible,
       guard: async () => {
         const q = readPending(stateDir);
         if (!q || q.token !== p.token || (!o.evenIfWatched && watched(q))) throw new Settled();

@@ -62,6 +62,11 @@ export interface TransactionOptions {
    * watchdog, apply/confirm.ts). Throwing rolls the writes back. Returns fields for the journal.
    */
   onApplied?: (snapshot: string) => Promise<Partial<JournalEntry> | void>;
+  /**
+   * Not stopped by SIGINT/SIGTERM/SIGHUP (the confirm watchdog's rollback: it handles them
+   * itself, and a shutdown must not leave the unconfirmed change half undone).
+   */
+  uninterruptible?: boolean;
   /** Undo what onApplied armed, when the writes are rolled back after it ran (a signal). */
   disarm?: () => void;
   /** Under the lock, with the outcome: record what follows from it (a pending confirmation settled). */
@@ -100,7 +105,7 @@ export async function runTransaction(o: TransactionOptions): Promise<Outcome> {
   const lock: Lock = await acquireLock(o.lockFile, o.lockWait, now);
   // From here on a signal is ours to handle: before the first write it stops the run (nothing
   // changed), after it the writes are rolled back; either way we say which.
-  const interrupted = trapSignals();
+  const interrupted = o.uninterruptible ? uninterrupted() : trapSignals();
   try {
     // Checked under the lock: a mark we find while holding it was left by a run that died.
     const unfinished = readInProgress(o.stateDir);
@@ -403,6 +408,10 @@ interface Interrupt {
   /** Whether the run acted on it (rolled back or stopped); `acted(true)` says it did. */
   acted: (set?: boolean) => boolean;
   release: () => void;
+}
+
+function uninterrupted(): Interrupt {
+  return { check: () => {}, got: () => undefined, acted: () => false, release: () => {} };
 }
 
 /** SIGINT/SIGTERM/SIGHUP from taking the lock to the outcome: finish the current step, then stop or roll back. */

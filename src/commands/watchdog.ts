@@ -97,7 +97,7 @@ async function rollBack(o: { stateDir: string; token: string }, terminated: bool
     }
     log(`${why}: rolling back to snapshot ${p.snapshot}${round > 1 ? ` (round ${round})` : ''}`);
     try {
-      const r = await rollbackPending(o.stateDir, p, { why, lockWait: LOCK_WAIT_S, say: log, evenIfWatched: true, lagMs });
+      const r = await rollbackPending(o.stateDir, p, { why, lockWait: LOCK_WAIT_S, say: log, evenIfWatched: true, lagMs, uninterruptible: true });
       if (r === 'settled') {
         log('settled by another run meanwhile: nothing rolled back');
         return EXIT.OK;

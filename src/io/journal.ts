@@ -11,7 +11,7 @@
 // Directories 0700, files 0600, no symlink followed (state.ts, files.ts). Durable: each file is
 // fsynced, then its directory, so the snapshot and the "in progress" mark are on disk before
 // the first iptables write (a power cut after it finds them for `recover`).
-import { constants, closeSync, fsyncSync, openSync, readdirSync, rmSync, statfsSync, unlinkSync, writeSync, lstatSync } from 'node:fs';
+import { constants, closeSync, existsSync, fsyncSync, openSync, readdirSync, rmSync, statfsSync, unlinkSync, writeSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Family, TableName } from '../core/model.js';
 import { UserError } from '../errors.js';
@@ -104,6 +104,7 @@ export function pruneSnapshots(stateDir: string, keep: number, protect: string[]
 
 export function appendJournal(stateDir: string, entry: JournalEntry): void {
   ensureDir(stateDir);
+  const created = !existsSync(join(stateDir, 'journal.jsonl'));
   const fd = openSync(join(stateDir, 'journal.jsonl'), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   try {
     writeSync(fd, JSON.stringify(entry) + '\n');
@@ -111,7 +112,7 @@ export function appendJournal(stateDir: string, entry: JournalEntry): void {
   } finally {
     closeSync(fd);
   }
-  fsyncDir(stateDir); // (when the journal was created just now)
+  if (created) fsyncDir(stateDir); // its entry too, when it was created just now
 }
 
 export function readJournal(stateDir: string): JournalEntry[] {

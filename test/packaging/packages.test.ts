@@ -264,3 +264,25 @@ test('the .deb installs, runs, completes, has its man page, diverts the stock pl
     if (!real) sh('dpkg', ['--purge', 'isr-test-stock-plugins']);
   }
 });
+
+test('/etc/iptables-safe-restore.conf as shipped changes nothing, and every setting in it, uncommented, is one the program reads', () => {
+  const shipped = join(packaging, 'etc', 'iptables-safe-restore.conf');
+  const text = readFileSync(shipped, 'utf8');
+  assert.deepEqual(text.split('\n').filter((l) => l.trim() && !l.startsWith('#')), [], 'every setting commented out');
+  const uncommented = join(out, 'uncommented.conf');
+  writeFileSync(uncommented, text.replace(/^#([a-z][a-z0-9-]* = )/gm, '$1'));
+  assert.ok(readFileSync(uncommented, 'utf8').split('\n').filter((l) => /^[a-z]/.test(l)).length >= 5, 'the examples became settings');
+  const plan = (config: string) =>
+    sh(process.execPath, [join(repoRoot, 'bin', 'iptables-safe-restore'), 'plan', '--config', config, '--canonical', 'lexical', '--state-dir', join(out, 'state'),
+      '--live-from', join(packaging, 'examples', 'live-docker-host.rules'), join(packaging, 'examples', 'rhel-saved-on-docker-host.rules')]);
+  for (const config of [shipped, uncommented]) {
+    const r = plan(config);
+    assert.equal(r.status, 2, `${config}: plan reads it (2: changes pending): ${r.stderr}`);
+  }
+  // and a wrong setting is refused, naming the file and line: the check above can fail
+  const wrong = join(out, 'wrong.conf');
+  writeFileSync(wrong, 'backend = iptables\n');
+  const w = plan(wrong);
+  assert.equal(w.status, 1);
+  assert.match(w.stderr, /wrong\.conf:1: backend must be auto, nft or legacy/);
+});
