@@ -80,27 +80,3 @@ function isPlan(p: unknown): p is PlanJson {
     typeof x.live === 'object' && x.live !== null && typeof x.live.digest === 'string' && Array.isArray(x.live.tables) && x.live.tables.every((t) => typeof t === 'string');
 }
 
-export function report(outcome: Outcome, out: Output): ExitCode {
-  switch (outcome.result) {
-    case 'nothing-to-do':
-      out.result('nothing to do: the live ruleset already matches the target');
-      return EXIT.NOTHING_TO_DO;
-    case 'applied':
-      out.result(`applied: ${outcome.summary} (snapshot ${outcome.snapshot}${outcome.attempts > 1 ? `, ${outcome.attempts} rounds: ${outcome.repairs?.join('; ') || 'Docker changed its rules meanwhile'}` : ''})`);
-      return EXIT.OK;
-    case 'rolled-back':
-      out.error(`FAILED and rolled back to snapshot ${outcome.snapshot}: ${outcome.error}`);
-      out.error('the firewall is as it was before this run');
-      return EXIT.ROLLED_BACK;
-    case 'rollback-failed':
-      out.error('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
-      out.error(`APPLY FAILED AND ROLLBACK FAILED: the firewall is in an unknown state.`);
-      out.error(`  apply error:    ${outcome.error}`);
-      out.error(`  rollback error: ${outcome.rollbackError}`);
-      out.error(`  snapshot:       ${outcome.snapshot}`);
-      out.error('  restore it by hand with:');
-      for (const c of outcome.restoreCommands) out.error(`    ${c}`);
-      out.error('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
-      return EXIT.ROLLBACK_FAILED;
-  }
-}

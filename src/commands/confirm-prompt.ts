@@ -16,7 +16,7 @@ import { confirmCommandLine, confirmPending, lastResolution, rollbackPending, se
 import { msLeft, type PendingConfirmation } from '../io/pending.js';
 import { ask, isInteractive } from '../io/prompt.js';
 import type { Output } from '../ui/output.js';
-import { report } from './apply.js';
+import { report } from '../ui/outcome.js';
 
 export async function afterArmed(p: PendingConfirmation, o: { stateDir: string; lockWait: number; files?: string[] }, out: Output): Promise<ExitCode> {
   out.warn(`AWAITING CONFIRMATION: rolled back to snapshot ${p.snapshot} at ${p.deadline} (in ${formatDuration(msLeft(p))}) unless confirmed`);

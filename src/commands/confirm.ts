@@ -14,7 +14,7 @@ import { currentUserAndOrigin } from '../io/journal.js';
 import { msLeft, readPending, watched } from '../io/pending.js';
 import { WATCHDOG_LOG } from '../io/watchdog.js';
 import type { Output } from '../ui/output.js';
-import { report } from './apply.js';
+import { report } from '../ui/outcome.js';
 
 export interface ConfirmOptions {
   stateDir: string;

@@ -19,7 +19,7 @@ import { LockedError, withLock } from '../io/lock.js';
 import { runTransaction } from '../apply/transaction.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { Output } from '../ui/output.js';
-import { report } from './apply.js';
+import { report } from '../ui/outcome.js';
 import { pendingGuard } from './transact.js';
 
 /** Where the distributions keep the ruleset: RHEL/CentOS (iptables-services), then Debian/Ubuntu (netfilter-persistent). */

@@ -12,7 +12,7 @@ import { readPending, watched } from '../io/pending.js';
 import { withLock } from '../io/lock.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { Output } from '../ui/output.js';
-import { report } from './apply.js';
+import { report } from '../ui/outcome.js';
 import { snapshotInputs } from './snapshot-input.js';
 
 export interface RecoverOptions extends Omit<PipelineOptions, 'family'> {

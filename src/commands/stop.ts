@@ -15,7 +15,7 @@ import { withLock } from '../io/lock.js';
 import { runTransaction } from '../apply/transaction.js';
 import type { PipelineOptions } from '../pipeline.js';
 import type { Output } from '../ui/output.js';
-import { report } from './apply.js';
+import { report } from '../ui/outcome.js';
 import { pendingGuard } from './transact.js';
 
 export interface StopOptions extends Omit<PipelineOptions, 'file'> {

@@ -16,7 +16,7 @@ import { clearPending, type PendingConfirmation } from '../io/pending.js';
 import { nudgeWatchdog } from '../io/watchdog.js';
 import { checkStateDir } from '../io/state.js';
 import type { Output } from '../ui/output.js';
-import { report } from './apply.js';
+import { report } from '../ui/outcome.js';
 import { afterArmed } from './confirm-prompt.js';
 
 export interface ConfirmFlags {

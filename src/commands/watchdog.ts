@@ -21,7 +21,7 @@ import { msLeft, readPending } from '../io/pending.js';
 import { sayArmed } from '../io/watchdog.js';
 import { rollbackPending, warmRollback } from '../apply/confirm.js';
 import type { Output } from '../ui/output.js';
-import { report } from './apply.js';
+import { report } from '../ui/outcome.js';
 
 const MAX_ROUNDS = 10;
 const LOCK_WAIT_S = 30;
